@@ -1,0 +1,447 @@
+//! The Tessera system-call ABI, shared by the kernel and every user program.
+//!
+//! This crate is the single source of truth for syscall numbers, the register
+//! layout of a message, error codes, the well-known kernel endpoints and their
+//! methods. It has no dependencies and no `unsafe`.
+//!
+//! # Three system calls
+//!
+//! Tessera has exactly three system calls: [`Syscall::Call`], [`Syscall::Recv`]
+//! and [`Syscall::Reply`]. Everything else a program can ask of the kernel
+//! (log, exit, time, memory, threads) is a `Call` on a *kernel endpoint*, reached
+//! through a handle like any other endpoint, so one security check covers it all.
+//!
+//! # Register layout (the `syscall` instruction)
+//!
+//! | register | on entry                                   | on return                    |
+//! |----------|--------------------------------------------|------------------------------|
+//! | `rax`    | syscall number ([`Syscall`])               | status: 0 or an [`Error`]    |
+//! | `rdi`    | handle (endpoint for Call/Recv; endpoint to receive on after Reply) | badge of the sender (Recv) |
+//! | `rsi`    | message tag ([`Tag`])                      | reply / request tag          |
+//! | `rdx`    | word 0                                     | word 0                       |
+//! | `r10`    | word 1                                     | word 1                       |
+//! | `r8`     | word 2                                     | word 2                       |
+//! | `r9`     | word 3                                     | word 3                       |
+//! | `r12`    | user address of an out-of-line descriptor, read only if the tag has [`Tag::OOL`] | preserved |
+//!
+//! `rcx` and `r11` are clobbered by the `syscall`/`sysret` pair; every other
+//! register is preserved. A message is therefore a tag plus [`MSG_WORDS`] data
+//! words, all in registers. Only register-only messages (no [`Tag::OOL`]) are
+//! candidates for the IPC fast path.
+//!
+//! # Errors
+//!
+//! Every bad argument, whatever its source, comes back as an [`Error`] code in
+//! `rax`. The kernel never panics on user input.
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+/// Number of data words in the register part of a message.
+pub const MSG_WORDS: usize = 4;
+
+/// Size of a page in bytes. Every mapping is page-granular.
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Lowest address a user program may map (the first 4 MiB stay unmapped so that
+/// small null-pointer offsets always fault).
+pub const USER_BASE: u64 = 0x0040_0000;
+
+/// One past the highest user address (the top of the lower canonical half,
+/// minus one guard page).
+pub const USER_TOP: u64 = 0x0000_7fff_ffff_f000;
+
+/// The three system calls. The number goes in `rax`.
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syscall {
+    /// Send a request on an endpoint handle and wait for the reply.
+    Call = 0,
+    /// Wait for a request on an endpoint the caller serves.
+    Recv = 1,
+    /// Answer the request last received by this thread; with
+    /// [`Tag::REPLY_RECV`], then wait for the next request in the same syscall.
+    Reply = 2,
+}
+
+impl TryFrom<u64> for Syscall {
+    type Error = Error;
+    fn try_from(v: u64) -> Result<Self, Error> {
+        match v {
+            0 => Ok(Syscall::Call),
+            1 => Ok(Syscall::Recv),
+            2 => Ok(Syscall::Reply),
+            _ => Err(Error::BadSyscall),
+        }
+    }
+}
+
+/// Error codes returned in `rax`. Zero means success and is not an `Error`.
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The syscall number in `rax` is not one of the three.
+    BadSyscall = 1,
+    /// The handle does not name a live object in the caller's handle table
+    /// (never issued, forged, or stale).
+    BadHandle = 2,
+    /// The handle is valid but lacks the right the operation needs.
+    NoRights = 3,
+    /// The tag names an interface the endpoint does not implement.
+    BadInterface = 4,
+    /// The tag names a method the interface does not have.
+    BadMethod = 5,
+    /// The tag has reserved bits set, or flags that make no sense here.
+    BadTag = 6,
+    /// A pointer argument is outside user space or not mapped with the
+    /// access the operation needs.
+    BadAddress = 7,
+    /// An address or length is not aligned as the method requires.
+    Misaligned = 8,
+    /// An argument is out of range or inconsistent.
+    InvalidArgument = 9,
+    /// The kernel is out of memory.
+    NoMemory = 10,
+    /// A per-domain limit (memory, threads, handles) would be exceeded.
+    QuotaExceeded = 11,
+    /// The security module denied the message.
+    Denied = 12,
+    /// The peer of an IPC went away before the exchange completed.
+    PeerGone = 13,
+    /// The range asked for overlaps an existing mapping.
+    AddressInUse = 14,
+    /// The thread has no request to reply to.
+    NoCaller = 15,
+}
+
+impl Error {
+    /// Every error, in code order; handy for tables and tests.
+    pub const ALL: [Error; 15] = [
+        Error::BadSyscall,
+        Error::BadHandle,
+        Error::NoRights,
+        Error::BadInterface,
+        Error::BadMethod,
+        Error::BadTag,
+        Error::BadAddress,
+        Error::Misaligned,
+        Error::InvalidArgument,
+        Error::NoMemory,
+        Error::QuotaExceeded,
+        Error::Denied,
+        Error::PeerGone,
+        Error::AddressInUse,
+        Error::NoCaller,
+    ];
+
+    /// The code as it travels in `rax`.
+    pub const fn code(self) -> u64 {
+        self as u64
+    }
+
+    /// Decodes a status from `rax`: `Ok(())` for zero, the error otherwise.
+    /// Unknown codes (which a correct kernel never returns) map to `None`.
+    pub fn from_status(status: u64) -> Option<Result<(), Error>> {
+        if status == 0 {
+            return Some(Ok(()));
+        }
+        Error::ALL.iter().copied().find(|e| e.code() == status).map(Err)
+    }
+
+    /// A short human-readable name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Error::BadSyscall => "bad syscall",
+            Error::BadHandle => "bad handle",
+            Error::NoRights => "no rights",
+            Error::BadInterface => "bad interface",
+            Error::BadMethod => "bad method",
+            Error::BadTag => "bad tag",
+            Error::BadAddress => "bad address",
+            Error::Misaligned => "misaligned",
+            Error::InvalidArgument => "invalid argument",
+            Error::NoMemory => "no memory",
+            Error::QuotaExceeded => "quota exceeded",
+            Error::Denied => "denied",
+            Error::PeerGone => "peer gone",
+            Error::AddressInUse => "address in use",
+            Error::NoCaller => "no caller",
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A message tag: which interface and method a message is for, plus flags.
+///
+/// Layout of the 64-bit value: bits 0..16 method, bits 16..32 interface,
+/// bits 32..40 flags, bits 40..64 reserved (must be zero).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag(u64);
+
+impl Tag {
+    /// An out-of-line descriptor follows at the address in `r12`.
+    pub const OOL: u8 = 1 << 0;
+    /// On Reply: after replying, receive the next request on the endpoint in `rdi`.
+    pub const REPLY_RECV: u8 = 1 << 1;
+    const KNOWN_FLAGS: u8 = Self::OOL | Self::REPLY_RECV;
+    const RESERVED_MASK: u64 = !((1u64 << 40) - 1);
+
+    /// Builds a tag with no flags.
+    pub const fn new(interface: u16, method: u16) -> Tag {
+        Tag(((interface as u64) << 16) | method as u64)
+    }
+
+    /// Builds a tag with flags.
+    pub const fn with_flags(interface: u16, method: u16, flags: u8) -> Tag {
+        Tag(Tag::new(interface, method).0 | ((flags as u64) << 32))
+    }
+
+    /// Validates a raw tag from a register: reserved bits and unknown flags
+    /// are rejected with [`Error::BadTag`].
+    pub const fn decode(raw: u64) -> Result<Tag, Error> {
+        let flags = ((raw >> 32) & 0xff) as u8;
+        if raw & Tag::RESERVED_MASK != 0 || flags & !Tag::KNOWN_FLAGS != 0 {
+            return Err(Error::BadTag);
+        }
+        Ok(Tag(raw))
+    }
+
+    /// The raw register value.
+    pub const fn raw(self) -> u64 {
+        self.0
+    }
+    /// The interface number.
+    pub const fn interface(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+    /// The method number within the interface.
+    pub const fn method(self) -> u16 {
+        self.0 as u16
+    }
+    /// The flag bits.
+    pub const fn flags(self) -> u8 {
+        (self.0 >> 32) as u8
+    }
+    /// Whether a flag is set.
+    pub const fn has(self, flag: u8) -> bool {
+        self.flags() & flag != 0
+    }
+}
+
+/// The register part of a message: a tag and [`MSG_WORDS`] data words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Interface, method and flags.
+    pub tag: Tag,
+    /// The data words (`rdx`, `r10`, `r8`, `r9`).
+    pub words: [u64; MSG_WORDS],
+}
+
+impl Message {
+    /// A message with the given tag and words.
+    pub const fn new(tag: Tag, words: [u64; MSG_WORDS]) -> Message {
+        Message { tag, words }
+    }
+}
+
+/// A handle: an index into the calling domain's handle table plus a
+/// generation that makes stale handles detectable.
+///
+/// Layout: bits 0..16 slot index, bits 16..32 generation. The upper 32 bits of
+/// the register must be zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Handle(pub u32);
+
+impl Handle {
+    /// Builds a handle from slot index and generation.
+    pub const fn new(index: u16, generation: u16) -> Handle {
+        Handle(((generation as u32) << 16) | index as u32)
+    }
+    /// Validates a raw register value (upper bits must be zero).
+    pub const fn decode(raw: u64) -> Result<Handle, Error> {
+        if raw > u32::MAX as u64 {
+            return Err(Error::BadHandle);
+        }
+        Ok(Handle(raw as u32))
+    }
+    /// The slot index.
+    pub const fn index(self) -> u16 {
+        self.0 as u16
+    }
+    /// The generation.
+    pub const fn generation(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+}
+
+/// Rights carried by a handle.
+pub mod rights {
+    /// May send requests (Call).
+    pub const CALL: u32 = 1 << 0;
+    /// May receive requests (Recv) and reply.
+    pub const RECV: u32 = 1 << 1;
+    /// May pass the handle on to another domain.
+    pub const GRANT: u32 = 1 << 2;
+}
+
+/// Handles every domain starts with: one per kernel endpoint, in fixed slots
+/// with generation 0. Later handles are allocated from slot [`FIRST_FREE_SLOT`].
+pub mod handles {
+    use super::Handle;
+    /// The log endpoint ([`crate::log`]).
+    pub const LOG: Handle = Handle::new(1, 0);
+    /// The task endpoint ([`crate::task`]).
+    pub const TASK: Handle = Handle::new(2, 0);
+    /// The time endpoint ([`crate::time`]).
+    pub const TIME: Handle = Handle::new(3, 0);
+    /// The memory endpoint ([`crate::mem`]).
+    pub const MEMORY: Handle = Handle::new(4, 0);
+    /// First slot that is not reserved for a well-known handle.
+    pub const FIRST_FREE_SLOT: u16 = 16;
+}
+
+/// Interface numbers of the kernel endpoints. User-defined interfaces get
+/// numbers from [`FIRST_USER`] upward.
+pub mod iface {
+    /// [`crate::log`]
+    pub const LOG: u16 = 1;
+    /// [`crate::task`]
+    pub const TASK: u16 = 2;
+    /// [`crate::time`]
+    pub const TIME: u16 = 3;
+    /// [`crate::mem`]
+    pub const MEMORY: u16 = 4;
+    /// First interface number available to user-space servers.
+    pub const FIRST_USER: u16 = 0x100;
+}
+
+/// Kernel log endpoint.
+pub mod log {
+    /// `WRITE(ptr, len, level)`: write `len` bytes of UTF-8 text at `ptr` to the
+    /// kernel log, prefixed with the CPU and domain. `level` is one of the
+    /// `LEVEL_*` constants. Returns the number of bytes written in word 0.
+    /// At most [`MAX_LEN`] bytes per call.
+    pub const WRITE: u16 = 1;
+    /// Longest message accepted by [`WRITE`].
+    pub const MAX_LEN: u64 = 1024;
+    /// Error level.
+    pub const LEVEL_ERROR: u64 = 1;
+    /// Warning level.
+    pub const LEVEL_WARN: u64 = 2;
+    /// Information level.
+    pub const LEVEL_INFO: u64 = 3;
+    /// Debug level.
+    pub const LEVEL_DEBUG: u64 = 4;
+}
+
+/// Kernel task endpoint: the calling domain and its threads.
+pub mod task {
+    /// `EXIT(code)`: end the calling domain (all its threads). Never returns.
+    pub const EXIT: u16 = 1;
+    /// `YIELD()`: give up the rest of the time slice.
+    pub const YIELD: u16 = 2;
+    /// `THREAD_CREATE(entry, stack_top, arg, priority)`: start a thread in the
+    /// calling domain at `entry` with `rsp = stack_top` and `rdi = arg`.
+    /// `entry` must lie in an executable user mapping, `stack_top` must be
+    /// 16-byte aligned with the page below it mapped writable. `priority` may
+    /// not exceed the domain's own. Returns the thread id in word 0.
+    pub const THREAD_CREATE: u16 = 3;
+    /// `THREAD_EXIT()`: end the calling thread; the domain ends with its last
+    /// thread (exit code 0).
+    pub const THREAD_EXIT: u16 = 4;
+    /// `INFO()`: word 0 = current CPU index, word 1 = domain id,
+    /// word 2 = thread id, word 3 = number of CPUs online.
+    pub const INFO: u16 = 5;
+}
+
+/// Kernel time endpoint.
+pub mod time {
+    /// `NOW()`: word 0 = nanoseconds since boot (monotonic).
+    pub const NOW: u16 = 1;
+    /// `SLEEP(ns)`: block the calling thread for at least `ns` nanoseconds.
+    pub const SLEEP: u16 = 2;
+}
+
+/// Kernel memory endpoint: anonymous memory in the caller's address space.
+pub mod mem {
+    /// `MAP(addr, len, prot)`: map `len` bytes of zeroed anonymous memory.
+    /// `addr` is a page-aligned address or 0 to let the kernel choose; `len`
+    /// is a non-zero multiple of the page size; `prot` is a combination of
+    /// `PROT_*` and may not be both writable and executable. Returns the
+    /// address in word 0.
+    pub const MAP: u16 = 1;
+    /// `UNMAP(addr, len)`: remove anonymous mappings in the page-aligned range
+    /// and free their memory. Every page in the range must be an anonymous
+    /// mapping made by `MAP`.
+    pub const UNMAP: u16 = 2;
+    /// `STATS()`: word 0 = bytes mapped by this domain, word 1 = its quota,
+    /// word 2 = free physical memory in bytes.
+    pub const STATS: u16 = 3;
+    /// Readable.
+    pub const PROT_READ: u64 = 1;
+    /// Writable.
+    pub const PROT_WRITE: u64 = 2;
+    /// Executable.
+    pub const PROT_EXEC: u64 = 4;
+}
+
+/// Exit codes the kernel reports for a domain it ended, beside the codes a
+/// program passes to [`task::EXIT`].
+pub mod exit {
+    /// The domain was killed by a CPU exception (page fault, #GP, #UD...).
+    pub const FAULT: i64 = -1;
+    /// A user program's panic handler exits with this code.
+    pub const PANIC: i64 = 101;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_numbers_round_trip() {
+        for s in [Syscall::Call, Syscall::Recv, Syscall::Reply] {
+            assert_eq!(Syscall::try_from(s as u64), Ok(s));
+        }
+        assert_eq!(Syscall::try_from(3), Err(Error::BadSyscall));
+        assert_eq!(Syscall::try_from(u64::MAX), Err(Error::BadSyscall));
+    }
+
+    #[test]
+    fn error_codes_are_distinct_and_round_trip() {
+        for (i, e) in Error::ALL.iter().enumerate() {
+            assert_eq!(e.code(), i as u64 + 1);
+            assert_eq!(Error::from_status(e.code()), Some(Err(*e)));
+        }
+        assert_eq!(Error::from_status(0), Some(Ok(())));
+        assert_eq!(Error::from_status(9999), None);
+    }
+
+    #[test]
+    fn tag_fields_and_validation() {
+        let t = Tag::with_flags(0x1234, 0xbeef, Tag::OOL);
+        assert_eq!(t.interface(), 0x1234);
+        assert_eq!(t.method(), 0xbeef);
+        assert!(t.has(Tag::OOL));
+        assert!(!t.has(Tag::REPLY_RECV));
+        assert_eq!(Tag::decode(t.raw()), Ok(t));
+        assert_eq!(Tag::decode(1 << 40), Err(Error::BadTag));
+        assert_eq!(Tag::decode(0x80 << 32), Err(Error::BadTag));
+        assert_eq!(Tag::decode(u64::MAX), Err(Error::BadTag));
+    }
+
+    #[test]
+    fn handle_layout() {
+        let h = Handle::new(7, 3);
+        assert_eq!(h.index(), 7);
+        assert_eq!(h.generation(), 3);
+        assert_eq!(Handle::decode(h.0 as u64), Ok(h));
+        assert_eq!(Handle::decode(1 << 32), Err(Error::BadHandle));
+        assert!(handles::FIRST_FREE_SLOT > handles::MEMORY.index());
+    }
+}
