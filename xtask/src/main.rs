@@ -1,1 +1,241 @@
-fn main() {}
+//! `cargo xtask`: everything a person types to build, run and test Tessera.
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `build` | builds the kernel and user programs for `x86_64-unknown-none`, then the boot image `target/tessera/<solution>.img` from a solution file (default `policies/solution.toml`) |
+//! | `run` | `build`, then boots it in QEMU (a window when a display exists, else the serial log on this terminal) |
+//! | `test` | host unit tests, then every QEMU scenario in `policies/tests/*.toml` |
+//! | `lint` | rustfmt, clippy and rustdoc with warnings as errors |
+//! | `ci` | `lint`, then `test`: exactly what `.ci/run` runs |
+//!
+//! Each concern lives in its own module: [`workspace`] (cargo metadata),
+//! [`setup`] (toolchain target, QEMU install), [`build`] (cargo for bare
+//! metal), [`solution`] (the TOML schema), [`image`] (the boot image),
+//! [`qemu`] (command line and timed runs), [`judge`] (scenario checks),
+//! [`test`] (the harness) and [`lint`].
+
+mod build;
+mod image;
+mod judge;
+mod lint;
+mod qemu;
+mod setup;
+mod solution;
+mod test;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::build::{Artifacts, Profile};
+use crate::judge::{STATUS_FAIL, STATUS_PASS};
+use crate::qemu::{Display, QemuConfig};
+use crate::solution::SolutionFile;
+use crate::workspace::Workspace;
+
+/// Build, run and test Tessera.
+#[derive(Parser)]
+#[command(name = "cargo xtask", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the kernel, the user programs and the boot image.
+    Build(BuildArgs),
+    /// Build, then boot Tessera in QEMU.
+    Run(RunArgs),
+    /// Run the host unit tests and the QEMU scenarios (both unless one is chosen).
+    Test(TestArgs),
+    /// Check formatting, clippy and rustdoc (warnings are errors).
+    Lint,
+    /// Lint, then test: what CI runs.
+    Ci,
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// Build with the release profile.
+    #[arg(long)]
+    release: bool,
+    /// Solution description [default: policies/solution.toml].
+    #[arg(long, value_name = "FILE")]
+    solution: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// No window, even if a display exists.
+    #[arg(long)]
+    headless: bool,
+    /// Number of CPUs.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    smp: u32,
+    /// QEMU CPU model.
+    #[arg(long, default_value = "max", value_name = "MODEL")]
+    cpu: String,
+    /// Open a QMP socket at PATH (screendump, input injection).
+    #[arg(long, value_name = "PATH")]
+    qmp: Option<PathBuf>,
+    /// Kernel command line.
+    #[arg(
+        long,
+        default_value = "",
+        value_name = "ARGS",
+        allow_hyphen_values = true
+    )]
+    append: String,
+    /// Deterministic timing: the guest TSC counts instructions (single-threaded TCG).
+    #[arg(long)]
+    icount: bool,
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// Run the host unit tests.
+    #[arg(long)]
+    host: bool,
+    /// Run the QEMU scenarios.
+    #[arg(long)]
+    qemu: bool,
+    /// Only scenarios whose name (or `<name>-smp<N>-<cpu>`) contains SUBSTR.
+    #[arg(long, value_name = "SUBSTR")]
+    filter: Option<String>,
+    /// QEMUs to run at once.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// Build the kernel and programs with the release profile.
+    #[arg(long)]
+    release: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    let ws = Workspace::load()?;
+    match command {
+        Command::Build(args) => {
+            build_solution(&ws, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => run(&ws, &args),
+        Command::Test(args) => {
+            let opts = test::TestOptions {
+                host: args.host,
+                qemu: args.qemu,
+                filter: args.filter,
+                jobs: usize::from(args.jobs),
+                release: args.release,
+            };
+            test::test(&ws, &opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lint => {
+            lint::lint(&ws)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ci => {
+            lint::lint(&ws)?;
+            test::test(
+                &ws,
+                &test::TestOptions {
+                    jobs: 1,
+                    ..Default::default()
+                },
+            )?;
+            println!("ci: lint and tests passed");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `build`: returns the solution, the artifacts and the image path.
+fn build_solution(ws: &Workspace, args: &BuildArgs) -> Result<(SolutionFile, Artifacts, PathBuf)> {
+    let path = match &args.solution {
+        Some(path) => path.clone(),
+        None => ws.root.join("policies/solution.toml"),
+    };
+    if !path.is_file() {
+        let hint = if args.solution.is_none() {
+            " (pass another with --solution FILE)"
+        } else {
+            ""
+        };
+        bail!("solution file {} does not exist{hint}", path.display());
+    }
+    // Parse first: a typo in the TOML should not wait for a build.
+    let file = SolutionFile::load(&path)?;
+    setup::ensure_target(ws)?;
+    let artifacts = build::build(ws, Profile::from_release(args.release))?;
+    let image = ws.out_dir().join(format!("{}.img", file.solution.name));
+    image::write_image(&file, &artifacts, &image)?;
+    println!("kernel {}", ws.show(&artifacts.kernel));
+    print!("{}", image::summary(&file, &image));
+    Ok((file, artifacts, image))
+}
+
+/// `run`: build, then boot in QEMU and report how it ended.
+fn run(ws: &Workspace, args: &RunArgs) -> Result<ExitCode> {
+    let (_file, artifacts, image) = build_solution(ws, &args.build)?;
+    setup::ensure_qemu()?;
+    let display = if args.headless {
+        Display::None
+    } else {
+        qemu::detect_display()
+    };
+    if display == Display::None && !args.headless {
+        println!("no display found: running headless, serial on this terminal");
+    }
+    let config = QemuConfig {
+        kernel: artifacts.kernel,
+        image,
+        smp: args.smp,
+        cpu: args.cpu.clone(),
+        append: args.append.clone(),
+        display,
+        qmp: args.qmp.clone(),
+        icount: args.icount,
+    };
+    let mut cmd = config.command();
+    println!("{}", qemu::shell_line(&cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {}", qemu::QEMU))?;
+    Ok(match qemu::outcome(status) {
+        judge::Outcome::Exited(STATUS_PASS) => {
+            println!("Tessera exited: pass");
+            ExitCode::SUCCESS
+        }
+        judge::Outcome::Exited(STATUS_FAIL) => {
+            println!("Tessera exited: failure");
+            ExitCode::FAILURE
+        }
+        judge::Outcome::Exited(0) => {
+            println!("{}", judge::describe_status(0));
+            ExitCode::SUCCESS
+        }
+        other => {
+            println!("{other}");
+            ExitCode::FAILURE
+        }
+    })
+}

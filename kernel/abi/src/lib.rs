@@ -29,6 +29,14 @@
 //! words, all in registers. Only register-only messages (no [`Tag::OOL`]) are
 //! candidates for the IPC fast path.
 //!
+//! # Program entry
+//!
+//! A program's main thread starts at its ELF entry point with
+//! `rsp` = [`USER_STACK_TOP`] (16-byte aligned), `rdi` = the program argument
+//! from the solution description, `rsi` = the domain id, every other general
+//! register zero, and interrupts enabled. A thread made by
+//! [`task::THREAD_CREATE`] starts the same way with its own `rsp` and `rdi`.
+//!
 //! # Errors
 //!
 //! Every bad argument, whatever its source, comes back as an [`Error`] code in
@@ -50,6 +58,16 @@ pub const USER_BASE: u64 = 0x0040_0000;
 /// One past the highest user address (the top of the lower canonical half,
 /// minus one guard page).
 pub const USER_TOP: u64 = 0x0000_7fff_ffff_f000;
+
+/// Top of the main thread's stack. The kernel maps [`USER_STACK_SIZE`] bytes
+/// below it, and leaves the page below the stack unmapped as a guard.
+pub const USER_STACK_TOP: u64 = 0x0000_7fff_0000_0000;
+
+/// Size of the main thread's stack.
+pub const USER_STACK_SIZE: u64 = 256 * 1024;
+
+/// Where `mem::MAP` with address 0 starts looking for free space.
+pub const MMAP_BASE: u64 = 0x0000_4000_0000_0000;
 
 /// The three system calls. The number goes in `rax`.
 #[repr(u64)]

@@ -1,0 +1,278 @@
+//! Typed stubs for the kernel endpoints: log, task, time and memory.
+//!
+//! Each stub is one `Call` on the well-known handle in [`abi::handles`] with
+//! the interface and method from the `abi` crate. The reply tag of a kernel
+//! endpoint carries no information, so the stubs look only at the status and
+//! the words. Requests that can break memory safety ([`unmap`],
+//! [`thread_create`]) are `unsafe fn`s; everything else is safe.
+
+use crate::sys;
+use abi::{Error, Handle, MSG_WORDS, Syscall, Tag};
+
+/// Calls a kernel endpoint and returns the reply words.
+///
+/// # Safety
+///
+/// The request must not break memory safety (see [`sys::syscall`]).
+unsafe fn kcall(
+    h: Handle,
+    iface: u16,
+    method: u16,
+    words: [u64; MSG_WORDS],
+) -> Result<[u64; MSG_WORDS], Error> {
+    let tag = Tag::new(iface, method);
+    // SAFETY: register-only message; the caller vouches for the request.
+    let ret = unsafe { sys::syscall(Syscall::Call as u64, h.0.into(), tag.raw(), words, 0) };
+    sys::decode_status(ret.status)?;
+    Ok(ret.words)
+}
+
+/// Calls a kernel endpoint with a request that cannot break memory safety.
+fn kcall_safe(
+    h: Handle,
+    iface: u16,
+    method: u16,
+    words: [u64; MSG_WORDS],
+) -> Result<[u64; MSG_WORDS], Error> {
+    // SAFETY: only used for requests that leave our memory alone (log, yield,
+    // info, time, map of fresh memory, stats).
+    unsafe { kcall(h, iface, method, words) }
+}
+
+// ---------------------------------------------------------------- log
+
+/// Log levels, as `log::WRITE` expects them.
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Something failed.
+    Error = abi::log::LEVEL_ERROR,
+    /// Something looks wrong.
+    Warn = abi::log::LEVEL_WARN,
+    /// Normal progress.
+    Info = abi::log::LEVEL_INFO,
+    /// Detail for debugging.
+    Debug = abi::log::LEVEL_DEBUG,
+}
+
+/// Writes one line to the kernel log. Text longer than
+/// [`abi::log::MAX_LEN`] bytes is cut on a character boundary. Returns the
+/// number of bytes the kernel wrote.
+pub fn log(level: Level, text: &str) -> Result<usize, Error> {
+    let text = truncate(text, abi::log::MAX_LEN as usize);
+    let words = [text.as_ptr() as u64, text.len() as u64, level as u64, 0];
+    let reply = kcall_safe(abi::handles::LOG, abi::iface::LOG, abi::log::WRITE, words)?;
+    Ok(usize::try_from(reply[0]).unwrap_or(usize::MAX))
+}
+
+/// The longest prefix of `s` that is at most `max` bytes and ends on a
+/// character boundary.
+#[must_use]
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+// ---------------------------------------------------------------- task
+
+/// Ends the calling domain, all its threads, with `code`.
+pub fn exit(code: i64) -> ! {
+    loop {
+        // The kernel never returns from EXIT; if it refuses (a policy that
+        // denies EXIT), there is nothing better to do than ask again.
+        let _ = kcall_safe(
+            abi::handles::TASK,
+            abi::iface::TASK,
+            abi::task::EXIT,
+            [code as u64, 0, 0, 0],
+        );
+    }
+}
+
+/// Gives up the rest of this thread's time slice.
+pub fn yield_now() {
+    // A refused yield is harmless: the thread simply keeps running.
+    let _ = kcall_safe(
+        abi::handles::TASK,
+        abi::iface::TASK,
+        abi::task::YIELD,
+        [0; MSG_WORDS],
+    );
+}
+
+/// Starts a thread in this domain at `entry` with `rsp = stack_top` and
+/// `rdi = arg`. Returns the thread id. Prefer [`crate::thread::spawn`].
+///
+/// # Safety
+///
+/// `entry` must be code that is sound to start with `rdi = arg` on a stack at
+/// `stack_top` (16-byte aligned), and must never return. The memory below
+/// `stack_top` must be reserved for that thread for as long as it runs.
+pub unsafe fn thread_create(
+    entry: u64,
+    stack_top: u64,
+    arg: u64,
+    priority: u8,
+) -> Result<u64, Error> {
+    let words = [entry, stack_top, arg, priority.into()];
+    // SAFETY: the caller vouches for entry and stack.
+    let reply = unsafe {
+        kcall(
+            abi::handles::TASK,
+            abi::iface::TASK,
+            abi::task::THREAD_CREATE,
+            words,
+        )
+    }?;
+    Ok(reply[0])
+}
+
+/// Ends the calling thread. The domain ends (code 0) with its last thread.
+pub fn thread_exit() -> ! {
+    loop {
+        let _ = kcall_safe(
+            abi::handles::TASK,
+            abi::iface::TASK,
+            abi::task::THREAD_EXIT,
+            [0; MSG_WORDS],
+        );
+    }
+}
+
+/// Where the calling thread runs, from `task::INFO`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// Index of the CPU the thread is running on.
+    pub cpu: u64,
+    /// Id of the calling domain.
+    pub domain: u64,
+    /// Id of the calling thread.
+    pub thread: u64,
+    /// Number of CPUs online.
+    pub cpus_online: u64,
+}
+
+/// Asks the kernel where the calling thread runs.
+///
+/// # Panics
+///
+/// If the kernel refuses `task::INFO`, which only a policy denial can cause.
+#[must_use]
+pub fn info() -> TaskInfo {
+    match kcall_safe(
+        abi::handles::TASK,
+        abi::iface::TASK,
+        abi::task::INFO,
+        [0; MSG_WORDS],
+    ) {
+        Ok([cpu, domain, thread, cpus_online]) => TaskInfo {
+            cpu,
+            domain,
+            thread,
+            cpus_online,
+        },
+        Err(e) => panic!("task INFO failed: {e}"),
+    }
+}
+
+// ---------------------------------------------------------------- time
+
+/// Nanoseconds since boot (monotonic). Never blocks or yields.
+///
+/// # Panics
+///
+/// If the kernel refuses `time::NOW`, which only a policy denial can cause.
+#[must_use]
+pub fn now_ns() -> u64 {
+    match kcall_safe(
+        abi::handles::TIME,
+        abi::iface::TIME,
+        abi::time::NOW,
+        [0; MSG_WORDS],
+    ) {
+        Ok(reply) => reply[0],
+        Err(e) => panic!("time NOW failed: {e}"),
+    }
+}
+
+/// Blocks the calling thread for at least `ns` nanoseconds. If the kernel
+/// refuses (a policy denial), returns at once.
+pub fn sleep_ns(ns: u64) {
+    let _ = kcall_safe(
+        abi::handles::TIME,
+        abi::iface::TIME,
+        abi::time::SLEEP,
+        [ns, 0, 0, 0],
+    );
+}
+
+// ---------------------------------------------------------------- memory
+
+/// Maps `len` bytes (a non-zero multiple of the page size) of zeroed memory
+/// with `prot` (a combination of `abi::mem::PROT_*`, never W and X together)
+/// at the page-aligned `addr`, or wherever the kernel chooses if `addr` is 0.
+/// Returns the address.
+///
+/// This is safe: the kernel refuses ranges that overlap an existing mapping
+/// with [`Error::AddressInUse`], so no memory in use can change.
+pub fn map(addr: u64, len: u64, prot: u64) -> Result<u64, Error> {
+    let reply = kcall_safe(
+        abi::handles::MEMORY,
+        abi::iface::MEMORY,
+        abi::mem::MAP,
+        [addr, len, prot, 0],
+    )?;
+    Ok(reply[0])
+}
+
+/// Unmaps the page-aligned range `[addr, addr + len)`, which must consist of
+/// mappings made by [`map`], and frees the memory.
+///
+/// # Safety
+///
+/// Nothing may use the range afterwards: no references into it, no heap or
+/// stack inside it.
+pub unsafe fn unmap(addr: u64, len: u64) -> Result<(), Error> {
+    // SAFETY: the caller guarantees the range is no longer used.
+    unsafe {
+        kcall(
+            abi::handles::MEMORY,
+            abi::iface::MEMORY,
+            abi::mem::UNMAP,
+            [addr, len, 0, 0],
+        )
+    }?;
+    Ok(())
+}
+
+/// Memory accounting of this domain, from `mem::STATS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemStats {
+    /// Bytes mapped by this domain.
+    pub mapped: u64,
+    /// The domain's quota in bytes.
+    pub quota: u64,
+    /// Free physical memory in bytes.
+    pub free_phys: u64,
+}
+
+/// Asks the kernel for this domain's memory accounting.
+pub fn mem_stats() -> Result<MemStats, Error> {
+    let [mapped, quota, free_phys, _] = kcall_safe(
+        abi::handles::MEMORY,
+        abi::iface::MEMORY,
+        abi::mem::STATS,
+        [0; MSG_WORDS],
+    )?;
+    Ok(MemStats {
+        mapped,
+        quota,
+        free_phys,
+    })
+}

@@ -1,0 +1,177 @@
+//! The three system calls: the raw `syscall` instruction and typed wrappers.
+//!
+//! [`syscall`] is the only place in user space that executes the `syscall`
+//! instruction. It follows the register layout documented in the `abi` crate:
+//! `rax` number, `rdi` handle, `rsi` tag, `rdx`/`r10`/`r8`/`r9` the four data
+//! words, `r12` the out-of-line descriptor; on return `rax` status, `rdi`
+//! badge, `rsi` tag and the four words. `rcx` and `r11` are clobbered.
+//!
+//! The typed wrappers ([`call`], [`recv`], [`reply`], [`reply_recv`]) decode
+//! the status. A status the ABI does not define (which a correct kernel never
+//! returns) decodes to [`Error::BadSyscall`], so a misbehaving kernel yields an
+//! error value, never undefined behaviour. A reply tag with reserved bits set
+//! decodes to [`Error::BadTag`] for the same reason.
+
+use abi::{Error, Handle, MSG_WORDS, Message, Syscall, Tag};
+use core::arch::asm;
+
+/// Everything the kernel hands back from a system call, undecoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawReturn {
+    /// `rax`: 0 or an [`Error`] code.
+    pub status: u64,
+    /// `rdi`: the sender's badge (Recv), otherwise whatever the kernel left.
+    pub badge: u64,
+    /// `rsi`: the reply or request tag.
+    pub tag: u64,
+    /// `rdx`, `r10`, `r8`, `r9`.
+    pub words: [u64; MSG_WORDS],
+}
+
+/// Executes one `syscall` instruction with the given registers.
+///
+/// # Safety
+///
+/// The kernel does whatever the arguments ask, and some requests break the
+/// program's memory safety: unmapping memory that Rust code still uses,
+/// starting a thread at an arbitrary address, or ending the thread while
+/// others borrow its stack. The caller must make sure the request is not one
+/// of those. If the tag carries [`Tag::OOL`], `ool` must point to a valid
+/// out-of-line descriptor whose buffers the kernel may read or write.
+#[inline]
+#[must_use]
+pub unsafe fn syscall(
+    nr: u64,
+    handle: u64,
+    tag: u64,
+    words: [u64; MSG_WORDS],
+    ool: u64,
+) -> RawReturn {
+    let (status, badge, rtag, w0, w1, w2, w3);
+    // SAFETY: the register assignment is the one the ABI documents. The
+    // kernel preserves every register except rax, rdi, rsi, rdx, r10, r8, r9
+    // (all marked as outputs) and rcx, r11 (clobbered by syscall/sysret). It
+    // runs on its own stack, so ours is untouched. Memory may be read or
+    // written by the kernel, which is why `nomem`/`readonly` are absent; what
+    // the kernel does with memory is the caller's contract.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") nr => status,
+            inlateout("rdi") handle => badge,
+            inlateout("rsi") tag => rtag,
+            inlateout("rdx") words[0] => w0,
+            inlateout("r10") words[1] => w1,
+            inlateout("r8") words[2] => w2,
+            inlateout("r9") words[3] => w3,
+            in("r12") ool,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    RawReturn {
+        status,
+        badge,
+        tag: rtag,
+        words: [w0, w1, w2, w3],
+    }
+}
+
+/// Decodes a status register. Codes the ABI does not define become
+/// [`Error::BadSyscall`].
+pub fn decode_status(status: u64) -> Result<(), Error> {
+    Error::from_status(status).unwrap_or(Err(Error::BadSyscall))
+}
+
+/// Decodes a full return into a message.
+fn decode_message(ret: &RawReturn) -> Result<Message, Error> {
+    decode_status(ret.status)?;
+    let tag = Tag::decode(ret.tag)?;
+    Ok(Message::new(tag, ret.words))
+}
+
+/// Whether a request, sent to a kernel endpoint, could break memory safety:
+/// `mem::UNMAP` (memory still in use) and `task::THREAD_CREATE` (code at a raw
+/// address). Kernel interface numbers are below [`abi::iface::FIRST_USER`], so
+/// no user server can own such a tag; refusing it by tag alone is exact.
+fn is_memory_unsafe(tag: Tag) -> bool {
+    matches!(
+        (tag.interface(), tag.method()),
+        (abi::iface::MEMORY, abi::mem::UNMAP) | (abi::iface::TASK, abi::task::THREAD_CREATE)
+    )
+}
+
+/// Sends `msg` on the endpoint `h` and waits for the reply.
+///
+/// Register-only messages only: a tag with [`Tag::OOL`] is refused with
+/// [`Error::BadTag`] before the syscall. Requests that could break memory
+/// safety (`mem::UNMAP`, `task::THREAD_CREATE`) are refused with
+/// [`Error::Denied`]; use [`crate::kernel::unmap`] or [`crate::thread`], or
+/// [`syscall`] directly.
+pub fn call(h: Handle, msg: Message) -> Result<Message, Error> {
+    if msg.tag.has(Tag::OOL) {
+        return Err(Error::BadTag);
+    }
+    if is_memory_unsafe(msg.tag) {
+        return Err(Error::Denied);
+    }
+    // SAFETY: no out-of-line part, and the two memory-unsafe kernel requests
+    // were refused above; every other request leaves our memory alone.
+    let ret = unsafe {
+        syscall(
+            Syscall::Call as u64,
+            h.0.into(),
+            msg.tag.raw(),
+            msg.words,
+            0,
+        )
+    };
+    decode_message(&ret)
+}
+
+/// A request taken off an endpoint by [`recv`] or [`reply_recv`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The badge the kernel attaches to the sender's handle.
+    pub badge: u64,
+    /// The request itself.
+    pub msg: Message,
+}
+
+/// Waits for a request on the endpoint `h`, which this domain serves.
+pub fn recv(h: Handle) -> Result<Request, Error> {
+    // SAFETY: Recv only writes the returned registers.
+    let ret = unsafe { syscall(Syscall::Recv as u64, h.0.into(), 0, [0; MSG_WORDS], 0) };
+    let msg = decode_message(&ret)?;
+    Ok(Request {
+        badge: ret.badge,
+        msg,
+    })
+}
+
+/// Answers the request this thread received last.
+pub fn reply(msg: Message) -> Result<(), Error> {
+    if msg.tag.flags() != 0 {
+        return Err(Error::BadTag);
+    }
+    // SAFETY: a register-only reply touches no memory of ours.
+    let ret = unsafe { syscall(Syscall::Reply as u64, 0, msg.tag.raw(), msg.words, 0) };
+    decode_status(ret.status)
+}
+
+/// Answers the request this thread received last, then waits for the next
+/// request on `h` in the same system call.
+pub fn reply_recv(msg: Message, h: Handle) -> Result<Request, Error> {
+    if msg.tag.flags() != 0 {
+        return Err(Error::BadTag);
+    }
+    let tag = Tag::with_flags(msg.tag.interface(), msg.tag.method(), Tag::REPLY_RECV);
+    // SAFETY: a register-only reply and a receive touch no memory of ours.
+    let ret = unsafe { syscall(Syscall::Reply as u64, h.0.into(), tag.raw(), msg.words, 0) };
+    let msg = decode_message(&ret)?;
+    Ok(Request {
+        badge: ret.badge,
+        msg,
+    })
+}

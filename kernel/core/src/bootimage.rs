@@ -1,0 +1,877 @@
+//! The boot image: one archive that carries the solution description and the
+//! user program images from xtask to the kernel.
+//!
+//! xtask writes the archive with [`build_image`] and QEMU loads it with
+//! `-initrd`; the kernel finds it through the PVH start info module list and
+//! reads it with [`BootImage::parse`]. One archive entry, named
+//! [`SOLUTION_ENTRY`], holds the [`Solution`] (which programs to start, and
+//! how) in the binary encoding of [`Solution::encode`]; every other entry is
+//! an ELF file named after the program image it holds. There is no TOML in the
+//! kernel: xtask parses the human-written description and hands over this
+//! fixed-layout form.
+//!
+//! # Archive layout (all integers little-endian)
+//!
+//! | offset | size | field                                                     |
+//! |--------|------|-----------------------------------------------------------|
+//! | 0      | 8    | [`IMAGE_MAGIC`]                                           |
+//! | 8      | 4    | entry count (at most [`MAX_ENTRIES`])                     |
+//! | 12     | 4    | reserved, zero                                            |
+//! | 16     | 8    | total length of the archive in bytes                      |
+//! | 24     | 8    | reserved, zero                                            |
+//! | 32     | 64 × count | entry table                                         |
+//!
+//! Each 64-byte entry is: data offset (`u64`, from the start of the archive,
+//! a multiple of [`DATA_ALIGN`]), data length (`u64`), name length (`u32`,
+//! 1..=[`NAME_LEN`]), a reserved `u32` and a reserved `u64` (both zero), and
+//! the name as [`NAME_LEN`] bytes of UTF-8, zero-padded.
+//!
+//! # Invariants that [`BootImage::parse`] checks
+//!
+//! A parsed image can be used without further checks: every data range lies
+//! inside the archive, after the entry table, 4096-aligned (so the kernel can
+//! map program pages straight out of the archive, which QEMU loads at a
+//! page-aligned address), and data ranges appear in table order without
+//! overlap. Names are non-empty UTF-8 without NUL bytes and unique. Bytes
+//! after the recorded total length (padding added by a loader) are ignored.
+//!
+//! Parsing never panics and never allocates, whatever the input; it is safe to
+//! run on the raw module before the kernel heap exists. The module is written
+//! in safe code only.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// First eight bytes of every boot image. The trailing digits are the format
+/// version; a change of layout changes the magic.
+pub const IMAGE_MAGIC: [u8; 8] = *b"TSRIMG01";
+
+/// Name of the archive entry that holds the encoded [`Solution`].
+pub const SOLUTION_ENTRY: &str = "solution";
+
+/// Longest entry, solution or program name, in bytes of UTF-8.
+pub const NAME_LEN: usize = 32;
+
+/// Alignment of every entry's data within the archive.
+pub const DATA_ALIGN: usize = 4096;
+
+/// Most entries an archive may have. This bounds the work of the duplicate
+/// check at boot, whatever the input.
+pub const MAX_ENTRIES: usize = 256;
+
+/// Most programs a [`Solution`] may list.
+pub const MAX_PROGRAMS: usize = 256;
+
+/// First eight bytes of an encoded [`Solution`].
+pub const SOLUTION_MAGIC: [u8; 8] = *b"TSSOL001";
+
+/// Lowest scheduling priority a program may have.
+pub const MIN_PRIORITY: u8 = 1;
+
+/// Highest scheduling priority a program may have.
+pub const MAX_PRIORITY: u8 = 31;
+
+const HEADER_LEN: usize = 32;
+const ENTRY_LEN: usize = 64;
+const ENTRY_NAME_AT: usize = 32;
+
+/// Why an archive or a solution was rejected.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ImageError {
+    /// The input ends before a header, table or data range it declares.
+    Truncated,
+    /// The input does not start with [`IMAGE_MAGIC`].
+    BadMagic,
+    /// A header or entry field is malformed: empty or non-UTF-8 name,
+    /// non-zero reserved field, misaligned or overlapping data, too many
+    /// entries.
+    BadEntry,
+    /// A name is longer than [`NAME_LEN`] bytes.
+    NameTooLong,
+    /// Two entries (or two programs) have the same name.
+    Duplicate,
+    /// The encoded solution is malformed; the text says how.
+    BadSolution(&'static str),
+}
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageError::Truncated => f.write_str("boot image truncated"),
+            ImageError::BadMagic => f.write_str("not a Tessera boot image (bad magic)"),
+            ImageError::BadEntry => f.write_str("malformed boot image entry"),
+            ImageError::NameTooLong => write!(f, "name longer than {NAME_LEN} bytes"),
+            ImageError::Duplicate => f.write_str("duplicate name"),
+            ImageError::BadSolution(why) => write!(f, "bad solution: {why}"),
+        }
+    }
+}
+
+impl core::error::Error for ImageError {}
+
+/// A parsed, validated boot image borrowing the archive bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct BootImage<'a> {
+    /// The archive, cut to its recorded total length.
+    bytes: &'a [u8],
+    /// Number of entries in the table.
+    count: usize,
+}
+
+impl<'a> BootImage<'a> {
+    /// Validates an archive. See the module docs for what is checked.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, ImageError> {
+        let header = bytes.get(..HEADER_LEN).ok_or(ImageError::Truncated)?;
+        if header.get(..8) != Some(&IMAGE_MAGIC[..]) {
+            return Err(ImageError::BadMagic);
+        }
+        let count = read_u32(header, 8).ok_or(ImageError::Truncated)? as usize;
+        let reserved_a = read_u32(header, 12).ok_or(ImageError::Truncated)?;
+        let total = read_u64(header, 16).ok_or(ImageError::Truncated)?;
+        let reserved_b = read_u64(header, 24).ok_or(ImageError::Truncated)?;
+        if reserved_a != 0 || reserved_b != 0 || count > MAX_ENTRIES {
+            return Err(ImageError::BadEntry);
+        }
+        let total = usize::try_from(total).map_err(|_| ImageError::Truncated)?;
+        let bytes = bytes.get(..total).ok_or(ImageError::Truncated)?;
+        // count <= MAX_ENTRIES, so this cannot overflow.
+        let table_end = HEADER_LEN + count * ENTRY_LEN;
+        if table_end > bytes.len() {
+            return Err(ImageError::Truncated);
+        }
+        let image = BootImage { bytes, count };
+        let mut data_floor = table_end;
+        for i in 0..count {
+            let raw = image.raw_entry(i).ok_or(ImageError::Truncated)?;
+            let name = check_entry_name(raw)?;
+            let (offset, len) = entry_range(raw)?;
+            if offset % DATA_ALIGN != 0 || offset < data_floor {
+                return Err(ImageError::BadEntry);
+            }
+            let end = offset.checked_add(len).ok_or(ImageError::Truncated)?;
+            if end > bytes.len() {
+                return Err(ImageError::Truncated);
+            }
+            data_floor = end;
+            for j in 0..i {
+                let earlier = image.raw_entry(j).and_then(|e| entry_name(e).ok());
+                if earlier == Some(name) {
+                    return Err(ImageError::Duplicate);
+                }
+            }
+        }
+        Ok(image)
+    }
+
+    /// The data of the entry called `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<&'a [u8]> {
+        self.entries()
+            .find(|(n, _)| *n == name)
+            .map(|(_, data)| data)
+    }
+
+    /// Every entry as `(name, data)`, in table order.
+    pub fn entries(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + use<'a> {
+        let image = *self;
+        (0..self.count).filter_map(move |i| image.entry(i))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the archive has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The raw 64-byte table entry `i`.
+    fn raw_entry(&self, i: usize) -> Option<&'a [u8]> {
+        let start = HEADER_LEN.checked_add(i.checked_mul(ENTRY_LEN)?)?;
+        self.bytes.get(start..start.checked_add(ENTRY_LEN)?)
+    }
+
+    /// Entry `i` decoded. Always `Some` for `i < count` once `parse` succeeded.
+    fn entry(&self, i: usize) -> Option<(&'a str, &'a [u8])> {
+        let raw = self.raw_entry(i)?;
+        let name = entry_name(raw).ok()?;
+        let (offset, len) = entry_range(raw).ok()?;
+        let data = self.bytes.get(offset..offset.checked_add(len)?)?;
+        Some((name, data))
+    }
+}
+
+/// The name of a raw entry, without the padding checks.
+fn entry_name(raw: &[u8]) -> Result<&str, ImageError> {
+    let len = read_u32(raw, 16).ok_or(ImageError::Truncated)? as usize;
+    if len > NAME_LEN {
+        return Err(ImageError::NameTooLong);
+    }
+    let field = raw
+        .get(ENTRY_NAME_AT..ENTRY_NAME_AT + NAME_LEN)
+        .ok_or(ImageError::Truncated)?;
+    let name = field.get(..len).ok_or(ImageError::Truncated)?;
+    core::str::from_utf8(name).map_err(|_| ImageError::BadEntry)
+}
+
+/// Full validation of a raw entry's name and reserved fields.
+fn check_entry_name(raw: &[u8]) -> Result<&str, ImageError> {
+    let name = entry_name(raw)?;
+    let reserved_a = read_u32(raw, 20).ok_or(ImageError::Truncated)?;
+    let reserved_b = read_u64(raw, 24).ok_or(ImageError::Truncated)?;
+    let padding = raw
+        .get(ENTRY_NAME_AT + name.len()..ENTRY_NAME_AT + NAME_LEN)
+        .ok_or(ImageError::Truncated)?;
+    if reserved_a != 0 || reserved_b != 0 || padding.iter().any(|&b| b != 0) {
+        return Err(ImageError::BadEntry);
+    }
+    check_name(name)?;
+    Ok(name)
+}
+
+/// The data range of a raw entry as host-sized integers.
+fn entry_range(raw: &[u8]) -> Result<(usize, usize), ImageError> {
+    let offset = read_u64(raw, 0).ok_or(ImageError::Truncated)?;
+    let len = read_u64(raw, 8).ok_or(ImageError::Truncated)?;
+    let offset = usize::try_from(offset).map_err(|_| ImageError::Truncated)?;
+    let len = usize::try_from(len).map_err(|_| ImageError::Truncated)?;
+    Ok((offset, len))
+}
+
+/// The rules every name (entry, solution, program, image) follows:
+/// 1..=[`NAME_LEN`] bytes, no NUL.
+fn check_name(name: &str) -> Result<(), ImageError> {
+    if name.len() > NAME_LEN {
+        Err(ImageError::NameTooLong)
+    } else if name.is_empty() || name.as_bytes().contains(&0) {
+        Err(ImageError::BadEntry)
+    } else {
+        Ok(())
+    }
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(b.try_into().ok()?))
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    let b = bytes.get(at..at.checked_add(8)?)?;
+    Some(u64::from_le_bytes(b.try_into().ok()?))
+}
+
+/// Builds an archive from `(name, data)` pairs, in the given order. Each data
+/// blob starts on a [`DATA_ALIGN`] boundary. Fails on an empty, NUL-holding,
+/// too long or duplicate name, or on more than [`MAX_ENTRIES`] entries.
+pub fn build_image(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, ImageError> {
+    if entries.len() > MAX_ENTRIES {
+        return Err(ImageError::BadEntry);
+    }
+    for (i, (name, _)) in entries.iter().enumerate() {
+        check_name(name)?;
+        if entries[..i].iter().any(|(earlier, _)| earlier == name) {
+            return Err(ImageError::Duplicate);
+        }
+    }
+    let table_end = HEADER_LEN + entries.len() * ENTRY_LEN;
+    // Lay the data out first, so the header can record the total length.
+    let mut ranges = Vec::with_capacity(entries.len());
+    let mut cursor = table_end;
+    for (_, data) in entries {
+        let offset = cursor.next_multiple_of(DATA_ALIGN);
+        ranges.push((offset, data.len()));
+        cursor = offset + data.len();
+    }
+    let total = cursor;
+
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&IMAGE_MAGIC);
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(total as u64).to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes());
+    for ((name, _), &(offset, len)) in entries.iter().zip(&ranges) {
+        out.extend_from_slice(&(offset as u64).to_le_bytes());
+        out.extend_from_slice(&(len as u64).to_le_bytes());
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes());
+        let mut field = [0u8; NAME_LEN];
+        field[..name.len()].copy_from_slice(name.as_bytes());
+        out.extend_from_slice(&field);
+    }
+    for ((_, data), &(offset, _)) in entries.iter().zip(&ranges) {
+        out.resize(offset, 0);
+        out.extend_from_slice(data);
+    }
+    Ok(out)
+}
+
+/// How a program is expected to end. The kernel compares each domain's end
+/// with this when the solution asks it to exit when done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Any end is fine (or the program never ends).
+    Any,
+    /// The program exits with this code.
+    Exit(i64),
+    /// The program is killed by a CPU exception.
+    Fault,
+}
+
+/// One program to start: a domain named `name` running the ELF entry `image`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramSpec {
+    /// Domain label, unique within the solution; shown in every log line.
+    pub name: String,
+    /// Name of the archive entry holding the program's ELF file.
+    pub image: String,
+    /// Scheduling priority of the main thread, [`MIN_PRIORITY`]..=[`MAX_PRIORITY`].
+    pub priority: u8,
+    /// CPUs the domain may run on: bit `i` is CPU `i`, taken modulo the number
+    /// of CPUs online. Zero means any CPU.
+    pub affinity: u64,
+    /// Passed to the program's entry point in `rdi`.
+    pub arg: u64,
+    /// How the program is expected to end.
+    pub expect: Expect,
+}
+
+/// The solution: which programs the kernel starts, and what counts as
+/// success when it is asked to exit once they are done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Solution {
+    /// Name of the solution (for the boot banner).
+    pub name: String,
+    /// Exit QEMU once every domain has ended: with a pass if each program
+    /// ended as its [`ProgramSpec::expect`] says, with a failure otherwise.
+    pub exit_when_done: bool,
+    /// The programs, started in this order.
+    pub programs: Vec<ProgramSpec>,
+}
+
+// Encoding of a Solution (little-endian):
+//   magic [u8; 8] = SOLUTION_MAGIC
+//   flags u8      bit 0: exit_when_done; other bits zero
+//   name  str     (u8 length, then UTF-8 bytes)
+//   count u16     number of programs, at most MAX_PROGRAMS
+//   count × { name str, image str, priority u8, affinity u64, arg u64,
+//             expect u8 (0 any, 1 exit, 2 fault), code i64 (0 unless exit) }
+// Nothing may follow the last program.
+
+const FLAG_EXIT_WHEN_DONE: u8 = 1;
+const EXPECT_ANY: u8 = 0;
+const EXPECT_EXIT: u8 = 1;
+const EXPECT_FAULT: u8 = 2;
+
+impl Solution {
+    /// Encodes the solution for the [`SOLUTION_ENTRY`] archive entry. Fails
+    /// on anything [`Solution::decode`] would reject.
+    pub fn encode(&self) -> Result<Vec<u8>, ImageError> {
+        self.validate()?;
+        let mut out = Vec::new();
+        out.extend_from_slice(&SOLUTION_MAGIC);
+        out.push(if self.exit_when_done {
+            FLAG_EXIT_WHEN_DONE
+        } else {
+            0
+        });
+        put_str(&mut out, &self.name);
+        out.extend_from_slice(&(self.programs.len() as u16).to_le_bytes());
+        for p in &self.programs {
+            put_str(&mut out, &p.name);
+            put_str(&mut out, &p.image);
+            out.push(p.priority);
+            out.extend_from_slice(&p.affinity.to_le_bytes());
+            out.extend_from_slice(&p.arg.to_le_bytes());
+            let (kind, code) = match p.expect {
+                Expect::Any => (EXPECT_ANY, 0),
+                Expect::Exit(code) => (EXPECT_EXIT, code),
+                Expect::Fault => (EXPECT_FAULT, 0),
+            };
+            out.push(kind);
+            out.extend_from_slice(&code.to_le_bytes());
+        }
+        Ok(out)
+    }
+
+    /// Decodes and validates an encoded solution. Never panics.
+    pub fn decode(bytes: &[u8]) -> Result<Solution, ImageError> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(SOLUTION_MAGIC.len())? != SOLUTION_MAGIC {
+            return Err(ImageError::BadSolution("bad magic"));
+        }
+        let flags = r.u8()?;
+        if flags & !FLAG_EXIT_WHEN_DONE != 0 {
+            return Err(ImageError::BadSolution("unknown flags"));
+        }
+        let name = r.str()?;
+        let count = usize::from(r.u16()?);
+        if count > MAX_PROGRAMS {
+            return Err(ImageError::BadSolution("too many programs"));
+        }
+        let mut programs = Vec::new();
+        for _ in 0..count {
+            let name = r.str()?;
+            let image = r.str()?;
+            let priority = r.u8()?;
+            let affinity = r.u64()?;
+            let arg = r.u64()?;
+            let kind = r.u8()?;
+            let code = r.u64()? as i64;
+            let expect = match (kind, code) {
+                (EXPECT_ANY, 0) => Expect::Any,
+                (EXPECT_EXIT, code) => Expect::Exit(code),
+                (EXPECT_FAULT, 0) => Expect::Fault,
+                (EXPECT_ANY | EXPECT_FAULT, _) => {
+                    return Err(ImageError::BadSolution("exit code set without `exit`"));
+                }
+                _ => return Err(ImageError::BadSolution("unknown expect kind")),
+            };
+            programs.push(ProgramSpec {
+                name,
+                image,
+                priority,
+                affinity,
+                arg,
+                expect,
+            });
+        }
+        if r.pos != bytes.len() {
+            return Err(ImageError::BadSolution("trailing bytes"));
+        }
+        let solution = Solution {
+            name,
+            exit_when_done: flags & FLAG_EXIT_WHEN_DONE != 0,
+            programs,
+        };
+        solution.validate()?;
+        Ok(solution)
+    }
+
+    /// The rules shared by encode and decode.
+    fn validate(&self) -> Result<(), ImageError> {
+        check_solution_name(&self.name)?;
+        if self.programs.len() > MAX_PROGRAMS {
+            return Err(ImageError::BadSolution("too many programs"));
+        }
+        for (i, p) in self.programs.iter().enumerate() {
+            check_solution_name(&p.name)?;
+            check_solution_name(&p.image)?;
+            if !(MIN_PRIORITY..=MAX_PRIORITY).contains(&p.priority) {
+                return Err(ImageError::BadSolution("priority outside 1..=31"));
+            }
+            if self.programs[..i].iter().any(|q| q.name == p.name) {
+                return Err(ImageError::Duplicate);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`check_name`], with the empty-name error phrased for a solution.
+fn check_solution_name(name: &str) -> Result<(), ImageError> {
+    match check_name(name) {
+        Err(ImageError::BadEntry) => Err(ImageError::BadSolution("empty name or NUL in name")),
+        other => other,
+    }
+}
+
+/// Appends a length-prefixed string. Callers have checked the length.
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.push(s.len() as u8);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A bounds-checked cursor over an encoded solution.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ImageError> {
+        let end = self.pos.checked_add(n).ok_or(ImageError::Truncated)?;
+        let out = self.bytes.get(self.pos..end).ok_or(ImageError::Truncated)?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, ImageError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, ImageError> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u64(&mut self) -> Result<u64, ImageError> {
+        read_u64(self.take(8)?, 0).ok_or(ImageError::Truncated)
+    }
+
+    fn str(&mut self) -> Result<String, ImageError> {
+        let len = usize::from(self.u8()?);
+        if len > NAME_LEN {
+            return Err(ImageError::NameTooLong);
+        }
+        let raw = self.take(len)?;
+        let s =
+            core::str::from_utf8(raw).map_err(|_| ImageError::BadSolution("name is not UTF-8"))?;
+        Ok(String::from(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    fn sample_solution() -> Solution {
+        Solution {
+            name: "preempt".into(),
+            exit_when_done: true,
+            programs: vec![
+                ProgramSpec {
+                    name: "spinner".into(),
+                    image: "spinner".into(),
+                    priority: 8,
+                    affinity: 1 << 1,
+                    arg: 0,
+                    expect: Expect::Any,
+                },
+                ProgramSpec {
+                    name: "hello-1".into(),
+                    image: "hello".into(),
+                    priority: 31,
+                    affinity: 0,
+                    arg: u64::MAX,
+                    expect: Expect::Exit(-7),
+                },
+                ProgramSpec {
+                    name: "crash".into(),
+                    image: "crash".into(),
+                    priority: 1,
+                    affinity: u64::MAX,
+                    arg: 42,
+                    expect: Expect::Fault,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn image_round_trip_and_alignment() {
+        let big = vec![0xabu8; 10_000];
+        let entries: [(&str, &[u8]); 4] = [
+            ("solution", b"sol"),
+            ("hello", &big),
+            ("empty", b""),
+            ("x", b"1"),
+        ];
+        let bytes = build_image(&entries).unwrap();
+        let image = BootImage::parse(&bytes).unwrap();
+        assert_eq!(image.len(), 4);
+        assert!(!image.is_empty());
+        let got: Vec<_> = image.entries().collect();
+        assert_eq!(got, entries.to_vec());
+        assert_eq!(image.get("hello"), Some(&big[..]));
+        assert_eq!(image.get("empty"), Some(&b""[..]));
+        assert_eq!(image.get("nope"), None);
+        for (_, data) in image.entries() {
+            let offset = data.as_ptr() as usize - bytes.as_ptr() as usize;
+            assert_eq!(offset % DATA_ALIGN, 0);
+        }
+    }
+
+    #[test]
+    fn empty_image() {
+        let bytes = build_image(&[]).unwrap();
+        let image = BootImage::parse(&bytes).unwrap();
+        assert!(image.is_empty());
+        assert_eq!(image.entries().count(), 0);
+    }
+
+    #[test]
+    fn trailing_padding_is_ignored() {
+        let mut bytes = build_image(&[("a", b"data")]).unwrap();
+        bytes.extend_from_slice(&[0xff; 100]);
+        let image = BootImage::parse(&bytes).unwrap();
+        assert_eq!(image.get("a"), Some(&b"data"[..]));
+    }
+
+    #[test]
+    fn build_rejects_bad_names() {
+        let long = "x".repeat(NAME_LEN + 1);
+        let exact = "y".repeat(NAME_LEN);
+        assert_eq!(build_image(&[(&long, b"")]), Err(ImageError::NameTooLong));
+        assert!(build_image(&[(&exact, b"")]).is_ok());
+        assert_eq!(build_image(&[("", b"")]), Err(ImageError::BadEntry));
+        assert_eq!(build_image(&[("a\0b", b"")]), Err(ImageError::BadEntry));
+        assert_eq!(
+            build_image(&[("a", b""), ("a", b"1")]),
+            Err(ImageError::Duplicate)
+        );
+        let many: Vec<String> = (0..=MAX_ENTRIES).map(|i| alloc::format!("e{i}")).collect();
+        let many: Vec<(&str, &[u8])> = many.iter().map(|n| (n.as_str(), &b""[..])).collect();
+        assert_eq!(build_image(&many), Err(ImageError::BadEntry));
+        assert!(build_image(&many[..MAX_ENTRIES]).is_ok());
+    }
+
+    #[test]
+    fn parse_rejects_malformed_archives() {
+        let good = build_image(&[("a", b"aaaa"), ("b", b"bbbb")]).unwrap();
+        assert_eq!(
+            BootImage::parse(&good[..10]).unwrap_err(),
+            ImageError::Truncated
+        );
+        assert_eq!(
+            BootImage::parse(&good[..good.len() - 1]).unwrap_err(),
+            ImageError::Truncated
+        );
+
+        let mut bad = good.clone();
+        bad[0] = b'X';
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::BadMagic);
+
+        // Second entry renamed to "a": duplicate.
+        let mut bad = good.clone();
+        bad[HEADER_LEN + ENTRY_LEN + ENTRY_NAME_AT] = b'a';
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::Duplicate);
+
+        // Name length over NAME_LEN.
+        let mut bad = good.clone();
+        bad[HEADER_LEN + 16] = NAME_LEN as u8 + 1;
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::NameTooLong);
+
+        // Misaligned data offset.
+        let mut bad = good.clone();
+        bad[HEADER_LEN] = 1;
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::BadEntry);
+
+        // Second entry's data overlapping the first's.
+        let mut bad = good.clone();
+        bad[HEADER_LEN + ENTRY_LEN..HEADER_LEN + ENTRY_LEN + 8]
+            .copy_from_slice(&(DATA_ALIGN as u64).to_le_bytes());
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::BadEntry);
+
+        // Non-zero padding after the name.
+        let mut bad = good.clone();
+        bad[HEADER_LEN + ENTRY_NAME_AT + 5] = b'z';
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::BadEntry);
+
+        // Reserved header field.
+        let mut bad = good.clone();
+        bad[12] = 1;
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::BadEntry);
+
+        // Huge entry count.
+        let mut bad = good.clone();
+        bad[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::BadEntry);
+
+        // Data length pointing past the end.
+        let mut bad = good;
+        bad[HEADER_LEN + 8..HEADER_LEN + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(BootImage::parse(&bad).unwrap_err(), ImageError::Truncated);
+    }
+
+    #[test]
+    fn solution_round_trip() {
+        let s = sample_solution();
+        let bytes = s.encode().unwrap();
+        assert_eq!(Solution::decode(&bytes), Ok(s));
+    }
+
+    #[test]
+    fn solution_rejects_bad_priority() {
+        for bad in [0u8, 32, 255] {
+            let mut s = sample_solution();
+            s.programs[0].priority = bad;
+            assert!(matches!(s.encode(), Err(ImageError::BadSolution(_))));
+            // Forge the bytes directly: decode must reject them too.
+            s.programs[0].priority = 8;
+            let mut bytes = s.encode().unwrap();
+            let at = priority_offset(&s);
+            assert_eq!(bytes[at], 8);
+            bytes[at] = bad;
+            assert!(matches!(
+                Solution::decode(&bytes),
+                Err(ImageError::BadSolution(_))
+            ));
+        }
+    }
+
+    /// Offset of the first program's priority byte in the encoding.
+    fn priority_offset(s: &Solution) -> usize {
+        let p = &s.programs[0];
+        8 + 1 + 1 + s.name.len() + 2 + 1 + p.name.len() + 1 + p.image.len()
+    }
+
+    #[test]
+    fn solution_rejects_malformed() {
+        let s = sample_solution();
+        let bytes = s.encode().unwrap();
+        for cut in 0..bytes.len() {
+            assert!(Solution::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert_eq!(
+            Solution::decode(&extra),
+            Err(ImageError::BadSolution("trailing bytes"))
+        );
+        let mut magic = bytes.clone();
+        magic[0] = 0;
+        assert_eq!(
+            Solution::decode(&magic),
+            Err(ImageError::BadSolution("bad magic"))
+        );
+        let mut flags = bytes;
+        flags[8] = 0x80;
+        assert_eq!(
+            Solution::decode(&flags),
+            Err(ImageError::BadSolution("unknown flags"))
+        );
+
+        let mut dup = sample_solution();
+        dup.programs[1].name = dup.programs[0].name.clone();
+        assert_eq!(dup.encode(), Err(ImageError::Duplicate));
+        let mut long = sample_solution();
+        long.programs[0].image = "i".repeat(NAME_LEN + 1);
+        assert_eq!(long.encode(), Err(ImageError::NameTooLong));
+        let mut empty = sample_solution();
+        empty.name.clear();
+        assert!(matches!(empty.encode(), Err(ImageError::BadSolution(_))));
+    }
+
+    fn name_strategy() -> impl Strategy<Value = String> {
+        "[a-z0-9_-]{1,32}"
+    }
+
+    fn expect_strategy() -> impl Strategy<Value = Expect> {
+        prop_oneof![
+            Just(Expect::Any),
+            Just(Expect::Fault),
+            any::<i64>().prop_map(Expect::Exit),
+        ]
+    }
+
+    fn program_strategy() -> impl Strategy<Value = ProgramSpec> {
+        (
+            name_strategy(),
+            name_strategy(),
+            1u8..=31,
+            any::<u64>(),
+            any::<u64>(),
+            expect_strategy(),
+        )
+            .prop_map(
+                |(name, image, priority, affinity, arg, expect)| ProgramSpec {
+                    name,
+                    image,
+                    priority,
+                    affinity,
+                    arg,
+                    expect,
+                },
+            )
+    }
+
+    fn solution_strategy() -> impl Strategy<Value = Solution> {
+        (
+            name_strategy(),
+            any::<bool>(),
+            proptest::collection::vec(program_strategy(), 0..8),
+        )
+            .prop_map(|(name, exit_when_done, mut programs)| {
+                // Make program names unique by suffixing their index.
+                for (i, p) in programs.iter_mut().enumerate() {
+                    p.name.truncate(NAME_LEN - 3);
+                    p.name.push_str(&alloc::format!("-{i}"));
+                }
+                Solution {
+                    name,
+                    exit_when_done,
+                    programs,
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn prop_solution_round_trip(s in solution_strategy()) {
+            let bytes = s.encode().unwrap();
+            prop_assert_eq!(Solution::decode(&bytes), Ok(s));
+        }
+
+        #[test]
+        fn prop_image_round_trip(
+            blobs in proptest::collection::btree_map(name_strategy(), proptest::collection::vec(any::<u8>(), 0..9000), 0..6)
+        ) {
+            let entries: Vec<(&str, &[u8])> = blobs.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+            let bytes = build_image(&entries).unwrap();
+            let image = BootImage::parse(&bytes).unwrap();
+            prop_assert_eq!(image.entries().collect::<Vec<_>>(), entries.clone());
+            for (name, data) in &entries {
+                prop_assert_eq!(image.get(name), Some(*data));
+            }
+        }
+
+        #[test]
+        fn prop_parse_never_panics_on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = BootImage::parse(&bytes);
+            let _ = Solution::decode(&bytes);
+            // The same bytes behind a valid magic get further into the parsers.
+            let mut image = IMAGE_MAGIC.to_vec();
+            image.extend_from_slice(&bytes);
+            let _ = BootImage::parse(&image);
+            let mut sol = SOLUTION_MAGIC.to_vec();
+            sol.extend_from_slice(&bytes);
+            let _ = Solution::decode(&sol);
+        }
+
+        #[test]
+        fn prop_parse_never_panics_on_mutated_images(
+            s in solution_strategy(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let sol = s.encode().unwrap();
+            let elf = vec![0x7fu8; 300];
+            let mut bytes = build_image(&[(SOLUTION_ENTRY, &sol), ("prog", &elf)]).unwrap();
+            let mut sol_bytes = sol.clone();
+            for (k, (at, value)) in flips.iter().enumerate() {
+                // Half of the flips land in the header and table, where the
+                // parser makes its decisions; the rest anywhere.
+                let span = if k % 2 == 0 { bytes.len().min(HEADER_LEN + 2 * ENTRY_LEN) } else { bytes.len() };
+                let i = at.index(span);
+                bytes[i] = *value;
+                let j = at.index(sol_bytes.len());
+                sol_bytes[j] = *value;
+            }
+            if let Ok(image) = BootImage::parse(&bytes) {
+                // Whatever survived validation must be readable.
+                for (name, data) in image.entries() {
+                    prop_assert!(!name.is_empty() && name.len() <= NAME_LEN);
+                    let start = data.as_ptr() as usize - bytes.as_ptr() as usize;
+                    prop_assert_eq!(start % DATA_ALIGN, 0);
+                }
+                if let Some(sol) = image.get(SOLUTION_ENTRY) {
+                    let _ = Solution::decode(sol);
+                }
+            }
+            if let Ok(decoded) = Solution::decode(&sol_bytes) {
+                for p in &decoded.programs {
+                    prop_assert!((MIN_PRIORITY..=MAX_PRIORITY).contains(&p.priority));
+                }
+            }
+            let n = cut.index(bytes.len());
+            let _ = BootImage::parse(&bytes[..n]);
+            let _ = Solution::decode(&sol_bytes[..cut.index(sol_bytes.len())]);
+        }
+    }
+}

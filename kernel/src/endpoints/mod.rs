@@ -1,0 +1,25 @@
+//! Kernel endpoints: the services every domain reaches with `Call`.
+//!
+//! Each method validates its register words as `abi` documents and returns
+//! an `abi::Error` for anything wrong. No path here panics on user input.
+
+mod log;
+mod mem;
+pub mod task;
+mod time;
+
+use crate::obj::domain::{Domain, Service};
+use crate::syscall::Reply;
+use abi::{Error, MSG_WORDS};
+
+/// Runs method `method` of kernel service `service` for `caller`.
+pub fn call(caller: &Domain, service: Service, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
+    match service {
+        Service::Log => log::call(caller, method, w),
+        Service::Task => task::call(caller, method, w),
+        Service::Time => time::call(method, w),
+        Service::Memory => mem::call(caller, method, w),
+    }
+}
+
+pub use task::pick_cpu;

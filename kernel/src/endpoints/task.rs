@@ -1,0 +1,96 @@
+//! `abi::task`: the calling domain and its threads.
+
+use crate::arch::trap::TrapFrame;
+use crate::obj::domain::{Domain, End, MAX_THREADS};
+use crate::obj::thread::Thread;
+use crate::percpu;
+use crate::sched;
+use crate::syscall::Reply;
+use abi::{Error, MSG_WORDS, task as t};
+use core::sync::atomic::Ordering;
+
+pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
+    match method {
+        t::EXIT => {
+            let me = sched::current();
+            if let Some(d) = me.domain.clone() {
+                sched::kill_domain(&d, End::Exit(w[0] as i64));
+            }
+            Ok(Reply::empty())
+        }
+        t::YIELD => {
+            sched::yield_now();
+            Ok(Reply::empty())
+        }
+        t::THREAD_CREATE => thread_create(caller, w[0], w[1], w[2], w[3]),
+        t::THREAD_EXIT => {
+            sched::current().kill.store(true, Ordering::Release);
+            Ok(Reply::empty())
+        }
+        t::INFO => {
+            let me = sched::current();
+            Ok(Reply {
+                tag: 0,
+                words: [percpu::this().index as u64, caller.id, me.id, percpu::online() as u64],
+            })
+        }
+        _ => Err(Error::BadMethod),
+    }
+}
+
+/// Least-loaded CPU the domain may use.
+pub fn pick_cpu(d: &Domain) -> usize {
+    let n = percpu::online();
+    let mut loads = [0u32; smp::cpuset::MAX_CPUS];
+    for (i, l) in loads.iter_mut().enumerate().take(n) {
+        if let Some(pc) = percpu::get(i) {
+            *l = pc.sched.lock().runnable() as u32;
+        }
+    }
+    smp::cpuset::pick_cpu(d.affinity, &loads[..n]).unwrap_or(0)
+}
+
+fn thread_create(caller: &Domain, entry: u64, stack_top: u64, arg: u64, priority: u64) -> Result<Reply, Error> {
+    let priority = match priority {
+        0 => caller.priority,
+        p if p > smp::runqueue::NUM_PRIORITIES as u64 - 1 || p > caller.priority as u64 => {
+            return Err(Error::InvalidArgument);
+        }
+        p => p as u8,
+    };
+    if entry == 0 || entry >= abi::USER_TOP {
+        return Err(Error::BadAddress);
+    }
+    if stack_top % 16 != 0 {
+        return Err(Error::Misaligned);
+    }
+    if stack_top < abi::USER_BASE + 8 || stack_top > abi::USER_TOP {
+        return Err(Error::BadAddress);
+    }
+    {
+        let space = caller.space.lock();
+        if !space.is_executable(entry) || space.translate_user(entry, false).is_none() {
+            return Err(Error::BadAddress);
+        }
+        if space.translate_user(stack_top - 8, true).is_none() {
+            return Err(Error::BadAddress);
+        }
+    }
+    // The caller is the current thread's domain; take the Arc from there.
+    let me = sched::current();
+    let Some(d) = me.domain.clone() else { return Err(Error::InvalidArgument) };
+    let mut threads = d.threads.lock();
+    if d.dying.load(Ordering::Acquire) {
+        return Err(Error::InvalidArgument);
+    }
+    if threads.len() >= MAX_THREADS {
+        return Err(Error::QuotaExceeded);
+    }
+    let cpu = pick_cpu(&d);
+    let frame = TrapFrame::new_user(entry, stack_top, arg, d.id);
+    let t = Thread::new_user(d.clone(), priority, cpu, frame).ok_or(Error::NoMemory)?;
+    threads.push(t.clone());
+    drop(threads);
+    sched::start(&t);
+    Ok(Reply::word(t.id))
+}

@@ -1,0 +1,161 @@
+//! Starting the solution: reads the boot image that xtask packed (the
+//! solution description plus program images), creates one domain per
+//! program and starts its main thread. Also ends domains and, for test
+//! solutions, stops QEMU once every domain has ended, with a pass code only
+//! if each ended as the solution expected.
+
+use crate::arch::trap::TrapFrame;
+use crate::obj::domain::{Domain, End};
+use crate::obj::thread::Thread;
+use crate::percpu;
+use crate::sched;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use kcore::bootimage::{BootImage, Expect, SOLUTION_ENTRY, Solution};
+use spin::Mutex;
+
+/// How each program of the solution fared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Running,
+    NotStarted,
+    Ended(End),
+}
+
+struct State {
+    name: String,
+    exit_when_done: bool,
+    expect: Vec<(String, Expect)>,
+    outcome: Vec<Outcome>,
+    live: usize,
+}
+
+static STATE: Mutex<Option<State>> = Mutex::new(None);
+static DOMAINS: Mutex<Vec<Arc<Domain>>> = Mutex::new(Vec::new());
+
+/// Live domains (for statistics and, later, the monitor).
+pub fn domains() -> Vec<Arc<Domain>> {
+    DOMAINS.lock().clone()
+}
+
+/// Parses the boot image and starts every program in it.
+pub fn start_solution(image: &'static [u8]) {
+    let img = match BootImage::parse(image) {
+        Ok(i) => i,
+        Err(e) => return log::error!("boot image: {e:?}; nothing to start"),
+    };
+    let Some(sol) = img.get(SOLUTION_ENTRY) else {
+        return log::error!("boot image has no '{SOLUTION_ENTRY}' entry; nothing to start");
+    };
+    let sol = match Solution::decode(sol) {
+        Ok(s) => s,
+        Err(e) => return log::error!("solution description: {e:?}; nothing to start"),
+    };
+    log::info!("solution '{}': {} programs", sol.name, sol.programs.len());
+    *STATE.lock() = Some(State {
+        name: sol.name.clone(),
+        exit_when_done: sol.exit_when_done,
+        expect: sol.programs.iter().map(|p| (p.name.clone(), p.expect)).collect(),
+        outcome: alloc::vec![Outcome::NotStarted; sol.programs.len()],
+        live: 0,
+    });
+    for (i, p) in sol.programs.iter().enumerate() {
+        let Some(elf) = img.get(&p.image) else {
+            log::error!("program {}: image '{}' is not in the boot image", p.name, p.image);
+            continue;
+        };
+        let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
+        if let Err(e) = spawn(i, &p.name, elf, p.priority, affinity, p.arg) {
+            log::error!("program {}: cannot start: {e}", p.name);
+        }
+    }
+    check_done();
+}
+
+fn spawn(
+    program: usize,
+    name: &str,
+    elf: &[u8],
+    priority: u8,
+    affinity: smp::cpuset::CpuSet,
+    arg: u64,
+) -> Result<(), String> {
+    use alloc::format;
+    let d = Domain::new(name, priority, affinity, program).ok_or("out of memory")?;
+    let (entry, stack) = {
+        let mut space = d.space.lock();
+        let entry = space.load_image(elf).map_err(|e| format!("bad program image: {e:?}"))?;
+        let stack = space.map_main_stack().map_err(|e| format!("stack: {e}"))?;
+        (entry, stack)
+    };
+    let cpu = crate::endpoints::pick_cpu(&d);
+    let frame = TrapFrame::new_user(entry, stack, arg, d.id);
+    let t = Thread::new_user(d.clone(), priority, cpu, frame).ok_or("out of memory")?;
+    d.threads.lock().push(t.clone());
+    DOMAINS.lock().push(d.clone());
+    if let Some(s) = STATE.lock().as_mut() {
+        s.outcome[program] = Outcome::Running;
+        s.live += 1;
+    }
+    log::info!("domain {name} started on cpu {cpu} (id {}, priority {priority})", d.id);
+    sched::start(&t);
+    Ok(())
+}
+
+/// Called by the scheduler's reaper when the last thread of `d` is gone.
+pub fn domain_finished(d: &Arc<Domain>) {
+    let end = d.end.lock().unwrap_or(End::Exit(0));
+    d.set_end(end);
+    match end {
+        End::Exit(code) => log::info!("domain {} exited with code {code}", d.name),
+        End::Fault { vector, rip, addr, error } => log::warn!(
+            "domain {} killed: {} at rip={rip:#x} addr={addr:#x} error={error:#x}",
+            d.name,
+            crate::trap::exception_name(vector as u64)
+        ),
+    }
+    d.teardown();
+    DOMAINS.lock().retain(|x| !Arc::ptr_eq(x, d));
+    if let Some(s) = STATE.lock().as_mut() {
+        if let Some(o) = s.outcome.get_mut(d.program) {
+            *o = Outcome::Ended(end);
+        }
+        s.live = s.live.saturating_sub(1);
+    }
+    check_done();
+}
+
+fn meets(expect: Expect, o: Outcome) -> bool {
+    match (expect, o) {
+        (Expect::Any, Outcome::Ended(_)) => true,
+        (Expect::Exit(c), Outcome::Ended(End::Exit(x))) => c == x,
+        (Expect::Fault, Outcome::Ended(End::Fault { .. })) => true,
+        _ => false,
+    }
+}
+
+/// For test solutions: once nothing is left running, report and exit QEMU.
+fn check_done() {
+    let guard = STATE.lock();
+    let Some(s) = guard.as_ref() else { return };
+    if !s.exit_when_done || s.live > 0 {
+        return;
+    }
+    let mut ok = true;
+    for ((name, expect), o) in s.expect.iter().zip(&s.outcome) {
+        if !meets(*expect, *o) {
+            ok = false;
+            log::error!("solution failed: program {name} ended as {o:?}, expected {expect:?}");
+        }
+    }
+    let (free, total) = crate::mm::frame_stats();
+    log::info!("memory: {free} of {total} frames free after all domains ended");
+    if ok {
+        log::info!("solution finished: all programs ended as expected ('{}')", s.name);
+    } else {
+        log::error!("solution failed: '{}'", s.name);
+    }
+    drop(guard);
+    crate::arch::cpu::qemu_exit(ok);
+}

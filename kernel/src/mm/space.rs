@@ -1,0 +1,276 @@
+//! User address spaces: a page table whose upper half is the shared kernel
+//! half, plus the region map that says what every user page is.
+//!
+//! Every user page belongs to exactly one region ([`RegionMap`]), and every
+//! frame mapped in the lower half is owned by the address space: tearing it
+//! down frees them all. Mappings are W^X: the ELF loader and `MAP` both
+//! refuse writable+executable.
+
+use super::{Frames, Hhdm, KERNEL_PT, hw, phys_to_virt};
+use abi::Error;
+use abi::mem::{PROT_EXEC, PROT_READ, PROT_WRITE};
+use alloc::vec::Vec;
+use kcore::paging::{MapFlags, PageTable};
+use kcore::region::{Region, RegionKind, RegionMap};
+
+const PAGE: u64 = abi::PAGE_SIZE;
+
+/// Default limit on anonymous memory per domain.
+pub const DEFAULT_QUOTA: u64 = 96 << 20;
+
+/// A user address space.
+pub struct AddressSpace {
+    pt: PageTable,
+    /// What each user range is.
+    pub regions: RegionMap,
+    /// Bytes of anonymous memory mapped (counted against `quota`).
+    pub anon_bytes: u64,
+    /// Limit for `anon_bytes`.
+    pub quota: u64,
+}
+
+fn prot_flags(prot: u64) -> MapFlags {
+    let mut f = MapFlags::USER;
+    if prot & PROT_WRITE != 0 {
+        f = f | MapFlags::WRITABLE;
+    }
+    if prot & PROT_EXEC != 0 {
+        f = f | MapFlags::EXECUTABLE;
+    }
+    hw(f)
+}
+
+/// Why an image could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The ELF file was rejected.
+    Elf(kcore::elf::ElfError),
+    /// Mapping failed.
+    Map(Error),
+}
+
+impl AddressSpace {
+    /// An empty address space sharing the kernel half.
+    pub fn new() -> Option<AddressSpace> {
+        let mut pt = PageTable::new(&Hhdm, &mut Frames).ok()?;
+        // SAFETY: `pt` is a fresh table; the kernel table's upper half is
+        // complete and never changes at PML4 level.
+        unsafe { pt.share_kernel_half(&Hhdm, &KERNEL_PT.lock()) };
+        Some(AddressSpace { pt, regions: RegionMap::new(), anon_bytes: 0, quota: DEFAULT_QUOTA })
+    }
+
+    /// Physical address of the PML4.
+    pub fn root(&self) -> u64 {
+        self.pt.root()
+    }
+
+    /// Maps `pages` fresh zeroed frames at `va`; on failure undoes its own work.
+    fn map_fresh(&mut self, va: u64, pages: u64, flags: MapFlags) -> Result<(), Error> {
+        for i in 0..pages {
+            let res = match super::alloc_frame() {
+                None => Err(Error::NoMemory),
+                Some(pa) => {
+                    // SAFETY: this address space's own table; `va` lies in a
+                    // region just reserved for it, so nothing else maps there.
+                    unsafe { self.pt.map(&Hhdm, &mut Frames, va + i * PAGE, pa, flags) }.map_err(|_| {
+                        super::free_frame(pa);
+                        Error::NoMemory
+                    })
+                }
+            };
+            if let Err(e) = res {
+                for j in 0..i {
+                    // SAFETY: undoing the mappings made above.
+                    if let Ok(pa) = unsafe { self.pt.unmap(&Hhdm, va + j * PAGE) } {
+                        super::free_frame(pa);
+                    }
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads a static ELF program; returns its entry point.
+    pub fn load_image(&mut self, elf: &[u8]) -> Result<u64, LoadError> {
+        let plan = kcore::elf::plan(elf, abi::USER_BASE..abi::USER_TOP).map_err(LoadError::Elf)?;
+        for seg in &plan.segments {
+            let start = seg.vaddr & !(PAGE - 1);
+            let end = (seg.vaddr + seg.mem_size).div_ceil(PAGE) * PAGE;
+            let prot = PROT_READ
+                | if seg.writable { PROT_WRITE } else { 0 }
+                | if seg.executable { PROT_EXEC } else { 0 };
+            let region = Region { start, len: end - start, kind: RegionKind::Image, prot: prot as u8 };
+            self.regions.insert(region).map_err(|e| LoadError::Map(e.to_abi()))?;
+            self.map_fresh(start, (end - start) / PAGE, prot_flags(prot)).map_err(LoadError::Map)?;
+            // Copy file bytes page by page through the direct map.
+            let data = &elf[seg.file_offset as usize..(seg.file_offset + seg.file_size) as usize];
+            let mut done = 0u64;
+            while done < seg.file_size {
+                let va = seg.vaddr + done;
+                let in_page = (PAGE - (va % PAGE)).min(seg.file_size - done);
+                // SAFETY: the page was mapped just above.
+                let (pa, _) = unsafe { self.pt.translate(&Hhdm, va) }.ok_or(LoadError::Map(Error::NoMemory))?;
+                // SAFETY: `pa` is a frame owned by this address space and not
+                // yet visible to any thread; the copy stays inside its page.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        data.as_ptr().add(done as usize),
+                        phys_to_virt(pa) as *mut u8,
+                        in_page as usize,
+                    )
+                };
+                done += in_page;
+            }
+        }
+        Ok(plan.entry)
+    }
+
+    /// Maps the main thread's stack below [`abi::USER_STACK_TOP`] with a
+    /// guard page under it.
+    pub fn map_main_stack(&mut self) -> Result<u64, Error> {
+        let top = abi::USER_STACK_TOP;
+        let base = top - abi::USER_STACK_SIZE;
+        let rw = (PROT_READ | PROT_WRITE) as u8;
+        self.regions
+            .insert(Region { start: base - PAGE, len: PAGE, kind: RegionKind::Guard, prot: 0 })
+            .map_err(|e| e.to_abi())?;
+        self.regions
+            .insert(Region { start: base, len: abi::USER_STACK_SIZE, kind: RegionKind::Stack, prot: rw })
+            .map_err(|e| e.to_abi())?;
+        self.map_fresh(base, abi::USER_STACK_SIZE / PAGE, prot_flags(PROT_READ | PROT_WRITE))?;
+        Ok(top)
+    }
+
+    /// `mem::MAP`: validates exactly as the ABI documents, then maps zeroed
+    /// anonymous memory.
+    pub fn map_anon(&mut self, addr: u64, len: u64, prot: u64) -> Result<u64, Error> {
+        if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+            return Err(Error::InvalidArgument);
+        }
+        if prot & PROT_WRITE != 0 && prot & PROT_EXEC != 0 {
+            return Err(Error::InvalidArgument);
+        }
+        if len == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        if addr % PAGE != 0 || len % PAGE != 0 {
+            return Err(Error::Misaligned);
+        }
+        if addr != 0 {
+            let end = addr.checked_add(len).ok_or(Error::BadAddress)?;
+            if addr < abi::USER_BASE || end > abi::USER_TOP {
+                return Err(Error::BadAddress);
+            }
+        }
+        if self.anon_bytes.saturating_add(len) > self.quota {
+            return Err(Error::QuotaExceeded);
+        }
+        let start = if addr == 0 {
+            self.regions.find_free(len, abi::MMAP_BASE).map_err(|e| e.to_abi())?
+        } else {
+            addr
+        };
+        let region = Region { start, len, kind: RegionKind::Anonymous, prot: prot as u8 };
+        self.regions.insert(region).map_err(|e| e.to_abi())?;
+        if let Err(e) = self.map_fresh(start, len / PAGE, prot_flags(prot)) {
+            let _ = self.regions.remove_anonymous(start, len);
+            return Err(e);
+        }
+        self.anon_bytes += len;
+        Ok(start)
+    }
+
+    /// `mem::UNMAP`: removes anonymous mappings and returns their frames,
+    /// which the caller frees after the TLB shootdown.
+    pub fn unmap_anon(&mut self, addr: u64, len: u64) -> Result<Vec<u64>, Error> {
+        if addr >= abi::USER_TOP {
+            return Err(Error::BadAddress);
+        }
+        if addr % PAGE != 0 || len % PAGE != 0 {
+            return Err(Error::Misaligned);
+        }
+        if len == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        let end = addr.checked_add(len).ok_or(Error::BadAddress)?;
+        if end > abi::USER_TOP {
+            return Err(Error::BadAddress);
+        }
+        let removed = self.regions.remove_anonymous(addr, len).map_err(|e| e.to_abi())?;
+        let mut frames = Vec::new();
+        for r in removed {
+            let mut va = r.start;
+            while va < r.start + r.len {
+                // SAFETY: this address space's own table; the range was an
+                // anonymous region, so every page in it is mapped by us.
+                if let Ok(pa) = unsafe { self.pt.unmap(&Hhdm, va) } {
+                    frames.push(pa);
+                }
+                va += PAGE;
+            }
+        }
+        self.anon_bytes = self.anon_bytes.saturating_sub(len);
+        Ok(frames)
+    }
+
+    /// Physical address behind user address `va`, if mapped user-accessible
+    /// (and writable when `write`).
+    pub fn translate_user(&self, va: u64, write: bool) -> Option<u64> {
+        if va >= abi::USER_TOP {
+            return None;
+        }
+        // SAFETY: this address space's own table.
+        let (pa, flags) = unsafe { self.pt.translate(&Hhdm, va) }?;
+        if !flags.contains(MapFlags::USER) || (write && !flags.contains(MapFlags::WRITABLE)) {
+            return None;
+        }
+        Some(pa)
+    }
+
+    /// Whether `va` lies in an executable user mapping.
+    pub fn is_executable(&self, va: u64) -> bool {
+        self.regions.lookup(va).is_some_and(|r| r.prot as u64 & PROT_EXEC != 0)
+    }
+
+    /// Copies `buf.len()` bytes from user address `va`.
+    pub fn copy_from_user(&self, va: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let len = buf.len() as u64;
+        let end = va.checked_add(len).ok_or(Error::BadAddress)?;
+        if end > abi::USER_TOP {
+            return Err(Error::BadAddress);
+        }
+        let mut done = 0u64;
+        while done < len {
+            let cur = va + done;
+            let chunk = (PAGE - cur % PAGE).min(len - done);
+            let pa = self.translate_user(cur, false).ok_or(Error::BadAddress)?;
+            // SAFETY: `pa` is a user frame of this address space, which the
+            // caller keeps locked, so it cannot be freed during the copy; the
+            // chunk stays inside one page.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    phys_to_virt(pa) as *const u8,
+                    buf.as_mut_ptr().add(done as usize),
+                    chunk as usize,
+                )
+            };
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Frees every user frame, every lower-half table and the root.
+    pub fn destroy(&mut self) {
+        let mut frames = Vec::new();
+        // SAFETY: no CPU runs this address space any more (its last thread
+        // has been switched away from), and every lower-half frame is ours.
+        unsafe { self.pt.clear_user_half(&Hhdm, &mut Frames, |_, pa, _| frames.push(pa)) };
+        for pa in frames {
+            super::free_frame(pa);
+        }
+        super::free_frame(self.pt.root());
+        self.regions = RegionMap::new();
+        self.anon_bytes = 0;
+    }
+}

@@ -1,0 +1,64 @@
+//! Kernel stacks: 32 KiB each, in their own slots of the stack area with an
+//! unmapped 32 KiB guard below, so an overflow faults instead of corrupting
+//! a neighbour. Freed stacks are kept for reuse and never unmapped, so no
+//! TLB shootdown is ever needed for them.
+
+use super::{Frames, Hhdm, KERNEL_PT};
+use alloc::vec::Vec;
+use kcore::paging::MapFlags;
+use spin::Mutex;
+
+/// Base of the stack area.
+pub const STACK_AREA: u64 = 0xffff_fe00_0000_0000;
+/// Usable bytes per stack.
+pub const STACK_SIZE: u64 = 32 * 1024;
+const SLOT: u64 = 2 * STACK_SIZE;
+
+struct Pool {
+    next_slot: u64,
+    free: Vec<u64>,
+}
+
+static POOL: Mutex<Pool> = Mutex::new(Pool { next_slot: 0, free: Vec::new() });
+
+/// A kernel stack. Dropping it returns the slot to the pool.
+pub struct KernelStack {
+    top: u64,
+}
+
+impl KernelStack {
+    /// Allocates a stack; `None` if memory is exhausted.
+    pub fn new() -> Option<KernelStack> {
+        let mut pool = POOL.lock();
+        if let Some(top) = pool.free.pop() {
+            return Some(KernelStack { top });
+        }
+        let base = STACK_AREA + pool.next_slot * SLOT + (SLOT - STACK_SIZE);
+        let mut pt = KERNEL_PT.lock();
+        let mut mapped = 0;
+        while mapped < STACK_SIZE {
+            let pa = super::alloc_frame()?;
+            let flags = super::hw(MapFlags::WRITABLE | MapFlags::GLOBAL);
+            // SAFETY: the slot is fresh kernel address space in a shared
+            // PML4 slot; only this function maps into the stack area.
+            if unsafe { pt.map(&Hhdm, &mut Frames, base + mapped, pa, flags) }.is_err() {
+                super::free_frame(pa);
+                return None;
+            }
+            mapped += 4096;
+        }
+        pool.next_slot += 1;
+        Some(KernelStack { top: base + STACK_SIZE })
+    }
+
+    /// The initial stack pointer (16-byte aligned).
+    pub fn top(&self) -> u64 {
+        self.top
+    }
+}
+
+impl Drop for KernelStack {
+    fn drop(&mut self) {
+        POOL.lock().free.push(self.top);
+    }
+}

@@ -1,0 +1,195 @@
+//! Domains: the unit of isolation. A domain has an address space (with its
+//! own PCID), a handle table, a name (its security label for now), a
+//! priority ceiling and CPU affinity, and a set of threads.
+//!
+//! A domain ends exactly once: on `task::EXIT`, on a user-mode fault, or when
+//! its last thread exits. The first reason recorded wins. Its address space
+//! is torn down only after the last thread has been switched away from, by
+//! the scheduler's reaper.
+
+use super::thread::ThreadRef;
+use crate::mm::space::AddressSpace;
+use abi::{Handle, rights};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kcore::handle::{HandleTable, Rights};
+use smp::cpuset::CpuSet;
+use spin::Mutex;
+
+/// Kernel services reachable by `Call`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// `abi::log`
+    Log,
+    /// `abi::task`
+    Task,
+    /// `abi::time`
+    Time,
+    /// `abi::mem`
+    Memory,
+}
+
+impl Service {
+    /// The interface number the service implements.
+    pub fn interface(self) -> u16 {
+        match self {
+            Service::Log => abi::iface::LOG,
+            Service::Task => abi::iface::TASK,
+            Service::Time => abi::iface::TIME,
+            Service::Memory => abi::iface::MEMORY,
+        }
+    }
+}
+
+/// What a handle can name.
+#[derive(Clone, Debug)]
+pub enum KObject {
+    /// A kernel endpoint.
+    Kernel(Service),
+}
+
+/// How a domain ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// `task::EXIT(code)` or the last thread exited (code 0).
+    Exit(i64),
+    /// Killed by a CPU exception in user mode.
+    Fault {
+        /// Exception vector.
+        vector: u8,
+        /// Faulting instruction.
+        rip: u64,
+        /// CR2 for page faults.
+        addr: u64,
+        /// Error code pushed by the CPU.
+        error: u64,
+    },
+}
+
+/// Per-domain limits.
+pub const MAX_HANDLES: u16 = 256;
+/// Most threads one domain may have.
+pub const MAX_THREADS: usize = 64;
+
+/// A domain.
+pub struct Domain {
+    /// Unique id (never reused).
+    pub id: u64,
+    /// Label from the solution description.
+    pub name: String,
+    /// Priority of the main thread; no thread may exceed it.
+    pub priority: u8,
+    /// CPUs its threads may run on.
+    pub affinity: CpuSet,
+    /// Index of its program in the solution (for expectations).
+    pub program: usize,
+    /// The address space.
+    pub space: Mutex<AddressSpace>,
+    /// Physical address of its PML4 (fixed for the domain's life).
+    pub root: u64,
+    /// PCID and its generation.
+    pub asid: u16,
+    /// Generation of `asid` (see `percpu::asid_loaded`).
+    pub asid_gen: u64,
+    /// CPUs that may hold TLB entries for this address space.
+    pub cpus_seen: AtomicU64,
+    /// Capabilities.
+    pub handles: Mutex<HandleTable<KObject>>,
+    /// Live threads.
+    pub threads: Mutex<Vec<ThreadRef>>,
+    /// Set once the domain is ending; no new threads after that.
+    pub dying: AtomicBool,
+    /// Why it ended (first reason wins).
+    pub end: Mutex<Option<End>>,
+}
+
+static NEXT_DOMAIN: AtomicU64 = AtomicU64::new(1);
+
+/// PCID allocation: each domain gets a PCID with a fresh generation, so
+/// stale TLB entries of an earlier owner of the same PCID are flushed on
+/// first use on each CPU.
+struct Asids {
+    next: u16,
+    free: Vec<u16>,
+}
+static ASIDS: Mutex<Asids> = Mutex::new(Asids { next: 1, free: Vec::new() });
+static ASID_GEN: AtomicU64 = AtomicU64::new(1);
+
+fn alloc_asid() -> (u16, u64) {
+    let mut a = ASIDS.lock();
+    let asid = a.free.pop().unwrap_or_else(|| {
+        let n = a.next;
+        if (n as usize) < crate::percpu::ASIDS - 1 {
+            a.next += 1;
+        }
+        n
+    });
+    (asid, ASID_GEN.fetch_add(1, Ordering::Relaxed))
+}
+
+impl Domain {
+    /// Creates a domain with an empty address space and the kernel-endpoint
+    /// handles every domain starts with.
+    pub fn new(name: &str, priority: u8, affinity: CpuSet, program: usize) -> Option<Arc<Domain>> {
+        let space = AddressSpace::new()?;
+        let mut handles = HandleTable::new(MAX_HANDLES);
+        let call = Rights(rights::CALL);
+        for (h, s) in [
+            (abi::handles::LOG, Service::Log),
+            (abi::handles::TASK, Service::Task),
+            (abi::handles::TIME, Service::Time),
+            (abi::handles::MEMORY, Service::Memory),
+        ] {
+            handles.install(h.index(), KObject::Kernel(s), call).ok()?;
+        }
+        let (asid, asid_gen) = alloc_asid();
+        let root = space.root();
+        Some(Arc::new(Domain {
+            id: NEXT_DOMAIN.fetch_add(1, Ordering::Relaxed),
+            name: String::from(name),
+            priority,
+            affinity,
+            program,
+            space: Mutex::new(space),
+            root,
+            asid,
+            asid_gen,
+            cpus_seen: AtomicU64::new(0),
+            handles: Mutex::new(handles),
+            threads: Mutex::new(Vec::new()),
+            dying: AtomicBool::new(false),
+            end: Mutex::new(None),
+        }))
+    }
+
+    /// Looks up a handle.
+    pub fn lookup(&self, h: Handle) -> Result<(KObject, Rights), abi::Error> {
+        let t = self.handles.lock();
+        let (o, r) = t.get(h)?;
+        Ok((o.clone(), r))
+    }
+
+    /// Records why the domain ends (if not recorded yet) and marks it dying.
+    /// Returns whether this call was the first.
+    pub fn set_end(&self, end: End) -> bool {
+        let mut e = self.end.lock();
+        self.dying.store(true, Ordering::Release);
+        if e.is_none() {
+            *e = Some(end);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Releases what the domain holds once its last thread is gone.
+    pub fn teardown(&self) {
+        self.space.lock().destroy();
+        let mut h = self.handles.lock();
+        for _ in h.drain() {}
+        let mut a = ASIDS.lock();
+        a.free.push(self.asid);
+    }
+}

@@ -1,0 +1,210 @@
+//! Threads: a kernel stack, a saved stack pointer, a priority and a home
+//! CPU.
+//!
+//! Invariants:
+//! - A thread runs only on its home CPU (`cpu`), which never changes. Only
+//!   that CPU dequeues it, so its kernel stack is never in use on two CPUs.
+//! - `state` changes only under the home CPU's scheduler lock, so a wake-up
+//!   and a block cannot cross: a wake that finds the thread not yet blocked
+//!   sets `wake_pending`, which the next block consumes.
+//! - While a thread is in the kernel, its user context is the
+//!   [`TrapFrame`] at the top of its kernel stack.
+
+use super::domain::Domain;
+use crate::arch::trap::TrapFrame;
+use crate::mm::stack::KernelStack;
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+
+/// Thread states.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// In a run queue.
+    Ready = 0,
+    /// On its CPU now.
+    Running = 1,
+    /// Waiting (sleep, and later IPC).
+    Blocked = 2,
+    /// Finished; waiting to be reaped.
+    Dead = 3,
+}
+
+/// A thread.
+pub struct Thread {
+    /// Unique id.
+    pub id: u64,
+    /// Owning domain (`None` for idle threads).
+    pub domain: Option<Arc<Domain>>,
+    /// Scheduling priority (1..=31; idle threads 0).
+    pub priority: u8,
+    /// Home CPU.
+    pub cpu: usize,
+    kstack: KernelStack,
+    saved_rsp: UnsafeCell<u64>,
+    state: AtomicU8,
+    /// A wake-up arrived before the thread blocked.
+    pub wake_pending: AtomicBool,
+    /// The thread must exit at its next return towards user mode.
+    pub kill: AtomicBool,
+}
+
+// SAFETY: `saved_rsp` is written only by the home CPU during a switch away
+// from the thread and read only by the home CPU when switching to it; all
+// other fields are immutable or atomic.
+unsafe impl Sync for Thread {}
+// SAFETY: as above.
+unsafe impl Send for Thread {}
+
+/// A shared thread reference, compared by identity.
+#[derive(Clone)]
+pub struct ThreadRef(pub Arc<Thread>);
+
+impl PartialEq for ThreadRef {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+}
+
+impl core::ops::Deref for ThreadRef {
+    type Target = Thread;
+    fn deref(&self) -> &Thread {
+        &self.0
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+unsafe extern "C" {
+    fn thread_start();
+}
+
+core::arch::global_asm!(
+    r#"
+    .global thread_start
+thread_start:
+    call {finish}
+    jmp trap_return
+"#,
+    finish = sym crate::sched::finish_switch,
+    options(att_syntax)
+);
+
+impl Thread {
+    /// A user thread that will enter user mode with `frame`.
+    pub fn new_user(domain: Arc<Domain>, priority: u8, cpu: usize, frame: TrapFrame) -> Option<ThreadRef> {
+        let kstack = KernelStack::new()?;
+        let top = kstack.top();
+        // Initial stack: the user frame at the top, then the six callee-saved
+        // registers `switch_stacks` pops, and `thread_start` as its return
+        // address.
+        let frame_at = top - core::mem::size_of::<TrapFrame>() as u64;
+        let words = frame_at - 8 * 7;
+        // SAFETY: the stack is freshly mapped, writable and unused; we write
+        // within its top 256 bytes.
+        unsafe {
+            core::ptr::write(frame_at as *mut TrapFrame, frame);
+            let w = words as *mut u64;
+            for i in 0..6 {
+                w.add(i).write(0);
+            }
+            w.add(6).write(thread_start as *const () as u64);
+        }
+        Some(ThreadRef(Arc::new(Thread {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            domain: Some(domain),
+            priority,
+            cpu,
+            kstack,
+            saved_rsp: UnsafeCell::new(words),
+            state: AtomicU8::new(State::Ready as u8),
+            wake_pending: AtomicBool::new(false),
+            kill: AtomicBool::new(false),
+        })))
+    }
+
+    /// The idle thread of `cpu`, which adopts the stack the CPU runs on now.
+    pub fn new_idle(cpu: usize, kstack: KernelStack) -> ThreadRef {
+        ThreadRef(Arc::new(Thread {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            domain: None,
+            priority: 0,
+            cpu,
+            kstack,
+            saved_rsp: UnsafeCell::new(0),
+            state: AtomicU8::new(State::Running as u8),
+            wake_pending: AtomicBool::new(false),
+            kill: AtomicBool::new(false),
+        }))
+    }
+
+    /// Top of the kernel stack.
+    pub fn kstack_top(&self) -> u64 {
+        self.kstack.top()
+    }
+
+    /// The user frame at the top of the kernel stack.
+    ///
+    /// # Safety
+    /// Only for the current thread while it is in the kernel, or for a thread
+    /// that is not running.
+    pub unsafe fn user_frame(&self) -> *mut TrapFrame {
+        (self.kstack.top() - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame
+    }
+
+    /// Where the saved stack pointer lives.
+    pub fn saved_rsp_slot(&self) -> *mut u64 {
+        self.saved_rsp.get()
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        match self.state.load(Ordering::Acquire) {
+            0 => State::Ready,
+            1 => State::Running,
+            2 => State::Blocked,
+            _ => State::Dead,
+        }
+    }
+
+    /// Sets the state (under the home CPU's scheduler lock).
+    pub fn set_state(&self, s: State) {
+        self.state.store(s as u8, Ordering::Release);
+    }
+
+    /// Whether this is an idle thread.
+    pub fn is_idle(&self) -> bool {
+        self.domain.is_none()
+    }
+}
+
+core::arch::global_asm!(
+    r#"
+    .global switch_stacks
+/* switch_stacks(save: *mut u64 [rdi], next_rsp: u64 [rsi]) */
+switch_stacks:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+"#,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    /// Saves callee-saved registers and the stack pointer into `*save`, then
+    /// resumes the thread whose saved stack pointer is `next_rsp`.
+    pub fn switch_stacks(save: *mut u64, next_rsp: u64);
+}

@@ -1,0 +1,296 @@
+//! The scheduler glue: per-CPU [`smp::sched::CoreSched`] decisions applied to
+//! real threads, context switches, sleeping, waking, thread exit and the
+//! reaping of dead threads and domains.
+//!
+//! Rules that keep this correct:
+//! - Everything here runs with interrupts disabled.
+//! - A thread's state changes only under its home CPU's scheduler lock.
+//! - Nothing that owns memory (an `Arc`, a `Vec`) may be alive on a stack
+//!   frame that switches away for the last time: a dead thread's stack is
+//!   never resumed, so such values would leak. Threads therefore exit only
+//!   from [`return_to_user`], the last thing every kernel entry does, after
+//!   all handler frames have returned.
+
+use crate::arch::trap::TrapFrame;
+use crate::obj::domain::{Domain, End};
+use crate::obj::thread::{State, Thread, ThreadRef, switch_stacks};
+use crate::percpu::{self, PerCpu};
+use crate::time::now_ns;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+/// The thread running on this CPU.
+pub fn current() -> ThreadRef {
+    percpu::this().current()
+}
+
+/// Makes a new or woken thread runnable on its home CPU and kicks that CPU
+/// if the thread should preempt what runs there.
+fn make_ready(t: &ThreadRef, sched: &mut smp::sched::CoreSched<ThreadRef>) -> bool {
+    t.set_state(State::Ready);
+    sched.enqueue(t.clone(), t.priority)
+}
+
+fn kick(cpu: usize) {
+    let me = percpu::this();
+    if cpu == me.index {
+        me.need_resched.store(true, Ordering::Release);
+    } else if let Some(pc) = percpu::get(cpu) {
+        pc.need_resched.store(true, Ordering::Release);
+        crate::arch::apic::send_ipi(pc.apic_id, crate::arch::apic::RESCHED_VECTOR);
+    }
+}
+
+/// Starts a thread that has never run.
+pub fn start(t: &ThreadRef) {
+    let Some(pc) = percpu::get(t.cpu) else { return };
+    let preempt = make_ready(t, &mut pc.sched.lock());
+    if preempt {
+        kick(t.cpu);
+    }
+}
+
+/// Wakes a blocked thread. A wake that arrives before the thread has
+/// blocked is remembered and cancels the block.
+pub fn wake(t: &ThreadRef) {
+    let Some(pc) = percpu::get(t.cpu) else { return };
+    let mut s = pc.sched.lock();
+    match t.state() {
+        State::Blocked => {
+            let preempt = make_ready(t, &mut s);
+            drop(s);
+            if preempt {
+                kick(t.cpu);
+            }
+        }
+        State::Dead => {}
+        State::Ready | State::Running => t.wake_pending.store(true, Ordering::Release),
+    }
+}
+
+/// Blocks the current thread until [`wake`] (which may already have come).
+pub fn block_current() {
+    reschedule(true);
+}
+
+/// Sleeps until kernel time `deadline` (or until the thread is killed).
+pub fn sleep_until(deadline: u64) {
+    let pc = percpu::this();
+    let me = pc.current();
+    while now_ns() < deadline && !me.kill.load(Ordering::Acquire) {
+        pc.sleepers.lock().insert(deadline, me.clone());
+        block_current();
+        pc.sleepers.lock().remove(&me);
+    }
+}
+
+/// Gives up the CPU to the next runnable thread if any (current stays
+/// runnable).
+pub fn yield_now() {
+    reschedule(false);
+}
+
+/// Picks the next thread and switches to it. With `block`, the current
+/// thread stops being runnable unless a wake-up is already pending.
+fn reschedule(block: bool) {
+    let pc = percpu::this();
+    pc.need_resched.store(false, Ordering::Relaxed);
+    let cur = pc.current();
+    let next = {
+        let mut s = pc.sched.lock();
+        let mut runnable = !cur.is_idle() && cur.state() == State::Running;
+        if block && runnable {
+            if cur.wake_pending.swap(false, Ordering::AcqRel) {
+                // woken already: keep running
+            } else {
+                cur.set_state(State::Blocked);
+                runnable = false;
+            }
+        }
+        let next = s.schedule(now_ns(), runnable).map(|(t, _)| t);
+        if let Some(n) = &next {
+            n.set_state(State::Running);
+        }
+        arm_timer(pc, &s);
+        next
+    };
+    let next = next.unwrap_or_else(|| pc.idle());
+    if next == cur {
+        return;
+    }
+    drop(cur);
+    switch_to(pc, next);
+}
+
+fn arm_timer(pc: &PerCpu, s: &smp::sched::CoreSched<ThreadRef>) {
+    let slice = if s.runnable() > 1 { s.slice_end() } else { None };
+    let sleep = pc.sleepers.lock().next_deadline();
+    let deadline = match (slice, sleep) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    crate::arch::apic::arm_timer(deadline);
+}
+
+/// Loads the address space `t` runs in.
+fn activate(pc: &PerCpu, t: &Thread) {
+    let pcid = crate::arch::cpu::features().pcid;
+    let (root, asid, generation) = match &t.domain {
+        Some(d) => {
+            d.cpus_seen.fetch_or(1 << pc.index, Ordering::AcqRel);
+            (d.root, d.asid, d.asid_gen)
+        }
+        None => (crate::mm::kernel_root(), 0, 0),
+    };
+    let mut value = root;
+    if pcid {
+        value |= asid as u64;
+        // SAFETY: owner CPU, interrupts off, reference not held across a switch.
+        let loaded = unsafe { pc.asid_loaded() };
+        if asid == 0 || loaded[asid as usize] == generation {
+            value |= 1 << 63; // keep this PCID's TLB entries
+        } else {
+            loaded[asid as usize] = generation;
+        }
+    }
+    let (cur, _) = x86_64::registers::control::Cr3::read_raw();
+    if cur.start_address().as_u64() == root && (!pcid || {
+        // SAFETY: owner CPU.
+        unsafe { *pc.current_asid.get() == asid }
+    }) {
+        return;
+    }
+    // SAFETY: `root` is a live PML4 sharing the kernel half (its domain
+    // cannot be torn down while one of its threads is about to run).
+    unsafe {
+        core::arch::asm!("mov cr3, {}", in(reg) value, options(nostack));
+        *pc.current_asid.get() = asid;
+    }
+}
+
+/// Switches from the current thread to `next`. Consumes `next`: no owned
+/// values of the caller may remain on this stack if the current thread is
+/// dead (see the module docs).
+fn switch_to(pc: &PerCpu, next: ThreadRef) {
+    activate(pc, &next);
+    pc.set_kernel_stack(next.kstack_top());
+    pc.switches.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: `next` is not running anywhere (it was dequeued from this CPU,
+    // its only home), so its saved stack pointer is valid.
+    let next_rsp = unsafe { *next.saved_rsp_slot() };
+    // SAFETY: owner CPU, interrupts off, in the middle of a switch.
+    let old = unsafe { pc.replace_current(next) };
+    let prev_slot = old.saved_rsp_slot();
+    // Keep the thread we leave alive somewhere other than this stack: a dead
+    // one in the zombie slot until the next thread frees it; a live one is
+    // held by its domain's thread list (or, for idle, by the per-CPU block).
+    if old.state() == State::Dead {
+        // SAFETY: owner CPU, interrupts off.
+        unsafe { pc.set_zombie(old) };
+    } else {
+        drop(old);
+    }
+    // SAFETY: `prev_slot` belongs to the thread we leave, which stays alive
+    // as argued above; `next_rsp` was saved by `switch_stacks` or built by
+    // `Thread::new_user`.
+    unsafe { switch_stacks(prev_slot, next_rsp) };
+    finish_switch();
+}
+
+/// Runs on the new thread right after every switch: frees the thread that
+/// died on this CPU, and ends its domain if it was the last one.
+pub extern "C" fn finish_switch() {
+    let pc = percpu::this();
+    // SAFETY: owner CPU, interrupts off, and we now run on another stack.
+    let Some(z) = (unsafe { pc.take_zombie() }) else { return };
+    let Some(d) = z.domain.clone() else { return };
+    let last = {
+        let mut ts = d.threads.lock();
+        ts.retain(|t| t != &z);
+        ts.is_empty()
+    };
+    drop(z);
+    if last {
+        crate::loader::domain_finished(&d);
+    }
+}
+
+/// Ends the current thread. Call only from [`return_to_user`].
+fn exit_current() -> ! {
+    let pc = percpu::this();
+    {
+        let cur = pc.current();
+        let mut s = pc.sched.lock();
+        cur.set_state(State::Dead);
+        s.remove(&cur);
+    }
+    reschedule(false);
+    unreachable!("a dead thread was scheduled again");
+}
+
+/// The last step of every kernel entry: exits the thread if it was killed,
+/// and switches if a reschedule is pending.
+pub fn return_to_user(frame: &TrapFrame) {
+    let pc = percpu::this();
+    loop {
+        if frame.from_user() && pc.current().kill.load(Ordering::Acquire) {
+            exit_current();
+        }
+        if !pc.need_resched.load(Ordering::Acquire) {
+            return;
+        }
+        reschedule(false);
+    }
+}
+
+/// Timer interrupt: wakes expired sleepers and preempts an expired slice.
+pub fn timer_tick() {
+    let pc = percpu::this();
+    pc.timer_ticks.fetch_add(1, Ordering::Relaxed);
+    let now = now_ns();
+    loop {
+        let t = pc.sleepers.lock().pop_expired(now);
+        match t {
+            Some(t) => wake(&t),
+            None => break,
+        }
+    }
+    let s = pc.sched.lock();
+    if s.should_preempt(now) || (pc.current().is_idle() && s.runnable() > 0) {
+        pc.need_resched.store(true, Ordering::Release);
+    }
+    arm_timer(pc, &s);
+}
+
+/// Marks every thread of `d` for exit and nudges them: sleepers are woken,
+/// threads running elsewhere get an IPI. Records `end` if it is the first
+/// reason.
+pub fn kill_domain(d: &Arc<Domain>, end: End) {
+    d.set_end(end);
+    let threads = d.threads.lock().clone();
+    for t in threads {
+        t.kill.store(true, Ordering::Release);
+        if let Some(pc) = percpu::get(t.cpu) {
+            pc.sleepers.lock().remove(&t);
+        }
+        wake(&t);
+        kick(t.cpu);
+    }
+}
+
+/// The idle loop: halt until an interrupt makes something runnable.
+pub fn idle_loop() -> ! {
+    let pc = percpu::this();
+    loop {
+        if pc.need_resched.load(Ordering::Acquire) || pc.sched.lock().runnable() > 0 {
+            reschedule(false);
+            continue;
+        }
+        let t0 = now_ns();
+        // `sti; hlt` is atomic with respect to interrupts: one that arrives
+        // after `sti` still wakes the `hlt`.
+        x86_64::instructions::interrupts::enable_and_hlt();
+        x86_64::instructions::interrupts::disable();
+        pc.idle_ns.fetch_add(now_ns() - t0, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,686 @@
+//! Solution description files: the TOML that says which programs a boot
+//! image starts, and (for test scenarios) how to judge a QEMU run.
+//!
+//! This module owns the schema and all of its validation; it turns a file into
+//! the kernel's [`Solution`] (the form encoded into the boot image) plus an
+//! optional [`TestSpec`]. Every error names the file. Unknown fields are
+//! errors, so a typo never silently falls back to a default.
+//!
+//! ```toml
+//! [solution]
+//! name = "preempt"            # [a-z0-9_-], at most 32 bytes; names the image file
+//! exit_when_done = false      # exit QEMU (pass 33 / fail 35) when every domain ended
+//!
+//! [[program]]
+//! name = "spinner"            # domain label, [a-z0-9_-], at most 24 chars
+//! image = "spinner"           # a [[bin]] of a crate under apps/
+//! priority = 8                # 1..=31
+//! cpu = 1                     # pin to CPU 1 (or `cpus = [0, 2]`; neither: any CPU)
+//! instances = 1               # >1: domains "spinner-1", "spinner-2", ... on cpu, cpu+1, ...
+//! arg = 0                     # u64 in rdi (an integer >= 0, or a string such as "0xffff0000")
+//! expect = "exit 0"           # "exit N", "fault" or "any"
+//!
+//! [test]                      # makes the file a QEMU scenario for `cargo xtask test`
+//! description = "..."
+//! timeout_secs = 60
+//! append = ""                 # kernel command line
+//! runs = [{ smp = 4, cpu = "max" }, { smp = 1, cpu = "max" }, { smp = 4, cpu = "qemu64" }]
+//! expect = ["regex"]          # see judge.rs for the checks and placeholders
+//! expect_smp = ["regex"]
+//! forbid = ["regex"]
+//! order = [["regex a", "regex b"]]
+//! ```
+//!
+//! A CPU pin becomes an affinity mask with bit `cpu` set; the kernel takes the
+//! bit index modulo the number of CPUs online, so a scenario written for four
+//! CPUs still runs with one.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use kcore::bootimage::{
+    Expect, MAX_PRIORITY, MIN_PRIORITY, NAME_LEN, ProgramSpec, SOLUTION_ENTRY, Solution,
+};
+use serde::Deserialize;
+
+use crate::judge::Checks;
+
+/// Longest program (domain) name before instance expansion.
+pub const PROGRAM_NAME_LEN: usize = 24;
+
+/// Most instances one `[[program]]` may expand to.
+pub const MAX_INSTANCES: u64 = 64;
+
+/// Highest CPU index a pin may name (the affinity mask has 64 bits).
+pub const MAX_CPU: u64 = 63;
+
+/// Most CPUs a test run may ask QEMU for.
+pub const MAX_SMP: u64 = 64;
+
+/// Default priority of a program.
+pub const DEFAULT_PRIORITY: u8 = 8;
+
+/// Default timeout of one QEMU test run.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
+/// A parsed and validated solution file.
+#[derive(Clone, Debug)]
+pub struct SolutionFile {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// The programs, instances expanded, as the kernel will see them.
+    pub solution: Solution,
+    /// The `[test]` table, if the file is a QEMU scenario.
+    pub test: Option<TestSpec>,
+}
+
+/// One QEMU configuration a scenario runs in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunSpec {
+    /// Number of CPUs (`-smp`).
+    pub smp: u32,
+    /// CPU model (`-cpu`).
+    pub cpu: String,
+}
+
+/// The `[test]` table of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestSpec {
+    /// What the scenario shows.
+    pub description: String,
+    /// Wall-clock limit of one run, in seconds.
+    pub timeout_secs: u64,
+    /// Kernel command line.
+    pub append: String,
+    /// The QEMU configurations to run.
+    pub runs: Vec<RunSpec>,
+    /// The log checks.
+    pub checks: Checks,
+}
+
+/// The runs a scenario gets when it names none.
+pub fn default_runs() -> Vec<RunSpec> {
+    [(4, "max"), (1, "max"), (4, "qemu64")]
+        .into_iter()
+        .map(|(smp, cpu)| RunSpec {
+            smp,
+            cpu: cpu.to_string(),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    solution: RawSolution,
+    #[serde(default)]
+    program: Vec<RawProgram>,
+    test: Option<RawTest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSolution {
+    name: String,
+    #[serde(default)]
+    exit_when_done: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProgram {
+    name: String,
+    image: String,
+    priority: Option<i64>,
+    cpu: Option<i64>,
+    cpus: Option<Vec<i64>>,
+    instances: Option<i64>,
+    arg: Option<toml::Value>,
+    expect: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    #[serde(default)]
+    description: String,
+    timeout_secs: Option<i64>,
+    #[serde(default)]
+    append: String,
+    runs: Option<Vec<RawRun>>,
+    #[serde(default)]
+    expect: Vec<String>,
+    #[serde(default)]
+    expect_smp: Vec<String>,
+    #[serde(default)]
+    forbid: Vec<String>,
+    #[serde(default)]
+    order: Vec<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    smp: Option<i64>,
+    cpu: Option<String>,
+}
+
+impl SolutionFile {
+    /// Reads, parses and validates a solution file.
+    pub fn load(path: &Path) -> Result<SolutionFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read solution file {}", path.display()))?;
+        SolutionFile::parse(path, &text)
+    }
+
+    /// Parses and validates solution text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<SolutionFile> {
+        let raw: RawFile = toml::from_str(text)
+            .map_err(|e| anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+        let in_file = |e: String| anyhow!("{}: {e}", path.display());
+        let solution = convert_solution(&raw).map_err(in_file)?;
+        let test = raw
+            .test
+            .as_ref()
+            .map(convert_test)
+            .transpose()
+            .map_err(in_file)?;
+        if test.is_some() && !solution.exit_when_done {
+            return Err(in_file(
+                "a [test] scenario needs `exit_when_done = true` in [solution]: the harness \
+                 waits for the kernel to exit QEMU"
+                    .into(),
+            ));
+        }
+        // The kernel-side rules (lengths, priorities, duplicates) once more,
+        // so nothing reaches the image that the kernel would reject.
+        solution
+            .encode()
+            .map_err(|e| in_file(format!("solution cannot be encoded: {e}")))?;
+        Ok(SolutionFile {
+            path: path.to_path_buf(),
+            solution,
+            test,
+        })
+    }
+
+    /// The distinct program images, in order of first use.
+    pub fn images(&self) -> Vec<&str> {
+        let mut seen = BTreeSet::new();
+        self.solution
+            .programs
+            .iter()
+            .map(|p| p.image.as_str())
+            .filter(|i| seen.insert(*i))
+            .collect()
+    }
+
+    /// Checks that every image names a built user program; `known` lists them.
+    pub fn check_images(&self, known: &[&str]) -> Result<()> {
+        for p in &self.solution.programs {
+            if !known.contains(&p.image.as_str()) {
+                bail!(
+                    "{}: program `{}` uses image `{}`, which is not a binary of any crate under \
+                     apps/ (known: {})",
+                    self.path.display(),
+                    p.name,
+                    p.image,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn convert_solution(raw: &RawFile) -> Result<Solution, String> {
+    let name = &raw.solution.name;
+    if !is_label(name) || name.len() > NAME_LEN {
+        return Err(format!(
+            "solution name {name:?} must be 1 to {NAME_LEN} characters of [a-z0-9_-]"
+        ));
+    }
+    let mut programs: Vec<ProgramSpec> = Vec::new();
+    for p in &raw.program {
+        for spec in expand_program(p).map_err(|e| format!("program `{}`: {e}", p.name))? {
+            if programs.iter().any(|q| q.name == spec.name) {
+                return Err(format!(
+                    "duplicate program name `{}` (after instance expansion)",
+                    spec.name
+                ));
+            }
+            programs.push(spec);
+        }
+    }
+    Ok(Solution {
+        name: name.clone(),
+        exit_when_done: raw.solution.exit_when_done,
+        programs,
+    })
+}
+
+/// One `[[program]]` table, instances expanded.
+fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
+    if !is_label(&p.name) || p.name.len() > PROGRAM_NAME_LEN {
+        return Err(format!(
+            "name must be 1 to {PROGRAM_NAME_LEN} characters of [a-z0-9_-]"
+        ));
+    }
+    let image_ok = !p.image.is_empty()
+        && p.image.len() <= NAME_LEN
+        && p.image
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !image_ok {
+        return Err(format!(
+            "image {:?} must be a binary name: 1 to {NAME_LEN} characters of [A-Za-z0-9_-]",
+            p.image
+        ));
+    }
+    if p.image == SOLUTION_ENTRY {
+        return Err(format!(
+            "image may not be called `{SOLUTION_ENTRY}` (the boot image reserves it)"
+        ));
+    }
+    let priority = p.priority.unwrap_or(DEFAULT_PRIORITY.into());
+    if !(i64::from(MIN_PRIORITY)..=i64::from(MAX_PRIORITY)).contains(&priority) {
+        return Err(format!(
+            "priority {priority} is outside {MIN_PRIORITY}..={MAX_PRIORITY}"
+        ));
+    }
+    let instances = p.instances.unwrap_or(1);
+    if !(1..=MAX_INSTANCES as i64).contains(&instances) {
+        return Err(format!(
+            "instances = {instances} is outside 1..={MAX_INSTANCES}"
+        ));
+    }
+    let instances = instances as u64;
+    let arg = match &p.arg {
+        None => 0,
+        Some(v) => parse_arg(v)?,
+    };
+    let expect = parse_expect(p.expect.as_deref().unwrap_or("exit 0"))?;
+    let cpu_in_range = |c: i64| -> Result<u64, String> {
+        u64::try_from(c)
+            .ok()
+            .filter(|&c| c <= MAX_CPU)
+            .ok_or_else(|| format!("cpu {c} is outside 0..={MAX_CPU}"))
+    };
+    let mut specs = Vec::new();
+    for i in 0..instances {
+        let affinity = match (p.cpu, &p.cpus) {
+            (Some(_), Some(_)) => return Err("give `cpu` or `cpus`, not both".into()),
+            (Some(cpu), None) => {
+                let cpu = cpu_in_range(cpu)?;
+                if cpu + i > MAX_CPU {
+                    return Err(format!(
+                        "instance {} would be pinned to cpu {} (cpu + instance index), beyond {MAX_CPU}",
+                        i + 1,
+                        cpu + i
+                    ));
+                }
+                1u64 << (cpu + i)
+            }
+            (None, Some(cpus)) => {
+                if cpus.is_empty() {
+                    return Err("`cpus` is empty (leave it out to allow any CPU)".into());
+                }
+                let mut mask = 0u64;
+                for &c in cpus {
+                    mask |= 1 << cpu_in_range(c)?;
+                }
+                mask
+            }
+            (None, None) => 0,
+        };
+        let name = if instances == 1 {
+            p.name.clone()
+        } else {
+            format!("{}-{}", p.name, i + 1)
+        };
+        specs.push(ProgramSpec {
+            name,
+            image: p.image.clone(),
+            priority: priority as u8,
+            affinity,
+            arg,
+            expect,
+        });
+    }
+    Ok(specs)
+}
+
+/// `arg`: a non-negative integer, or a string holding a u64 in decimal,
+/// `0x` hex or `0b` binary (TOML integers stop at `i64::MAX`).
+fn parse_arg(v: &toml::Value) -> Result<u64, String> {
+    match v {
+        toml::Value::Integer(i) => u64::try_from(*i).map_err(|_| {
+            format!("arg {i} is negative (write large values as a string, e.g. \"0xffff...\")")
+        }),
+        toml::Value::String(s) => {
+            let t = s.trim().replace('_', "");
+            let parsed = if let Some(hex) = t.strip_prefix("0x") {
+                u64::from_str_radix(hex, 16)
+            } else if let Some(bin) = t.strip_prefix("0b") {
+                u64::from_str_radix(bin, 2)
+            } else {
+                t.parse()
+            };
+            parsed.map_err(|_| format!("arg {s:?} is not a u64 (decimal, 0x hex or 0b binary)"))
+        }
+        other => Err(format!(
+            "arg must be an integer or a string, not {}",
+            other.type_str()
+        )),
+    }
+}
+
+/// `expect`: `"exit N"`, `"fault"` or `"any"`.
+pub fn parse_expect(s: &str) -> Result<Expect, String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    match words.as_slice() {
+        ["any"] => Ok(Expect::Any),
+        ["fault"] => Ok(Expect::Fault),
+        ["exit", code] => code.parse().map(Expect::Exit).map_err(|_| bad_expect(s)),
+        _ => Err(bad_expect(s)),
+    }
+}
+
+fn bad_expect(s: &str) -> String {
+    format!("bad expect {s:?}: write \"exit N\" (N an integer), \"fault\" or \"any\"")
+}
+
+fn convert_test(t: &RawTest) -> Result<TestSpec, String> {
+    let timeout_secs = t.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS as i64);
+    if timeout_secs < 1 {
+        return Err(format!(
+            "[test] timeout_secs = {timeout_secs} must be at least 1"
+        ));
+    }
+    let runs = match &t.runs {
+        None => default_runs(),
+        Some(runs) if runs.is_empty() => {
+            return Err("[test] runs is empty (leave it out for the default runs)".into());
+        }
+        Some(runs) => runs.iter().map(convert_run).collect::<Result<_, _>>()?,
+    };
+    let mut order = Vec::new();
+    for pair in &t.order {
+        match pair.as_slice() {
+            [a, b] => order.push((a.clone(), b.clone())),
+            _ => {
+                return Err(format!(
+                    "[test] order entries are pairs [\"a\", \"b\"], found {pair:?}"
+                ));
+            }
+        }
+    }
+    let checks = Checks {
+        expect: t.expect.clone(),
+        expect_smp: t.expect_smp.clone(),
+        forbid: t.forbid.clone(),
+        order,
+    };
+    checks.validate().map_err(|e| format!("[test] {e}"))?;
+    Ok(TestSpec {
+        description: t.description.clone(),
+        timeout_secs: timeout_secs as u64,
+        append: t.append.clone(),
+        runs,
+        checks,
+    })
+}
+
+fn convert_run(r: &RawRun) -> Result<RunSpec, String> {
+    let smp = r.smp.unwrap_or(4);
+    if !(1..=MAX_SMP as i64).contains(&smp) {
+        return Err(format!("[test] run smp = {smp} is outside 1..={MAX_SMP}"));
+    }
+    let cpu = r.cpu.clone().unwrap_or_else(|| "max".into());
+    let cpu_ok = !cpu.is_empty()
+        && cpu
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.,=+".contains(&b));
+    if !cpu_ok {
+        return Err(format!("[test] run cpu = {cpu:?} is not a QEMU CPU model"));
+    }
+    Ok(RunSpec {
+        smp: smp as u32,
+        cpu,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SolutionFile> {
+        SolutionFile::parse(Path::new("policies/tests/x.toml"), text)
+    }
+
+    fn err(text: &str) -> String {
+        format!("{:#}", parse(text).expect_err("should fail"))
+    }
+
+    const BASIC: &str = r#"
+[solution]
+name = "preempt"
+
+[[program]]
+name = "spinner"
+image = "spinner"
+cpu = 1
+
+[[program]]
+name = "hello"
+image = "hello"
+priority = 12
+instances = 4
+cpu = 0
+arg = "0xffffffffffffffff"
+expect = "exit -1"
+"#;
+
+    #[test]
+    fn basic_file_and_defaults() {
+        let f = parse(BASIC).unwrap();
+        let s = &f.solution;
+        assert_eq!(s.name, "preempt");
+        assert!(!s.exit_when_done);
+        assert!(f.test.is_none());
+        let names: Vec<_> = s.programs.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["spinner", "hello-1", "hello-2", "hello-3", "hello-4"]
+        );
+        assert_eq!(s.programs[0].priority, DEFAULT_PRIORITY);
+        assert_eq!(s.programs[0].affinity, 1 << 1);
+        assert_eq!(s.programs[0].expect, Expect::Exit(0));
+        assert_eq!(s.programs[0].arg, 0);
+        let masks: Vec<_> = s.programs[1..].iter().map(|p| p.affinity).collect();
+        assert_eq!(masks, [1, 2, 4, 8]);
+        assert!(
+            s.programs[1..]
+                .iter()
+                .all(|p| p.priority == 12 && p.arg == u64::MAX)
+        );
+        assert_eq!(s.programs[1].expect, Expect::Exit(-1));
+        assert_eq!(f.images(), ["spinner", "hello"]);
+    }
+
+    #[test]
+    fn cpus_list_and_any() {
+        let f = parse(
+            "[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"a\"\ncpus = [0, 2]\n\
+             [[program]]\nname = \"b\"\nimage = \"b\"\nexpect = \"any\"\narg = 7\n\
+             [[program]]\nname = \"c\"\nimage = \"c\"\nexpect = \"fault\"\n",
+        )
+        .unwrap();
+        let p = &f.solution.programs;
+        assert_eq!(p[0].affinity, 0b101);
+        assert_eq!(p[1].affinity, 0);
+        assert_eq!((p[1].expect, p[1].arg), (Expect::Any, 7));
+        assert_eq!(p[2].expect, Expect::Fault);
+    }
+
+    #[test]
+    fn test_table_defaults_and_values() {
+        let f = parse(
+            r#"
+[solution]
+name = "t"
+exit_when_done = true
+[[program]]
+name = "a"
+image = "hello"
+[test]
+description = "d"
+expect = ["cpu{last_cpu}"]
+order = [["a", "b"]]
+"#,
+        )
+        .unwrap();
+        let t = f.test.unwrap();
+        assert_eq!(t.timeout_secs, DEFAULT_TIMEOUT_SECS);
+        assert_eq!(t.runs, default_runs());
+        assert_eq!(t.checks.order, [("a".to_string(), "b".to_string())]);
+        let f = parse(
+            "[solution]\nname = \"t\"\nexit_when_done = true\n[test]\ntimeout_secs = 5\n\
+             append = \"quiet\"\nruns = [{ smp = 2 }, { cpu = \"qemu64\", smp = 1 }]\n",
+        )
+        .unwrap();
+        let t = f.test.unwrap();
+        assert_eq!((t.timeout_secs, t.append.as_str()), (5, "quiet"));
+        assert_eq!(
+            t.runs,
+            [
+                RunSpec {
+                    smp: 2,
+                    cpu: "max".into()
+                },
+                RunSpec {
+                    smp: 1,
+                    cpu: "qemu64".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_naming_the_file() {
+        let e =
+            err("[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"a\"\nprio = 3\n");
+        assert!(e.contains("policies/tests/x.toml"), "{e}");
+        assert!(e.contains("unknown field `prio`"), "{e}");
+        let e = err("[solution]\nname = \"s\"\ncolour = 1\n");
+        assert!(e.contains("unknown field `colour`"), "{e}");
+        let e = err("[solution]\nname = \"s\"\nexit_when_done = true\n[test]\ntimeout = 3\n");
+        assert!(e.contains("unknown field `timeout`"), "{e}");
+        let e = err("[solutions]\nname = \"s\"\n");
+        assert!(e.contains("unknown field `solutions`"), "{e}");
+    }
+
+    #[test]
+    fn bad_priority() {
+        for p in ["0", "32", "-1", "1000"] {
+            let e = err(&format!(
+                "[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"a\"\npriority = {p}\n"
+            ));
+            assert!(
+                e.contains(&format!("priority {p} is outside 1..=31")),
+                "{e}"
+            );
+            assert!(e.contains("program `a`"), "{e}");
+        }
+    }
+
+    #[test]
+    fn duplicate_names() {
+        let e = err(
+            "[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"a\"\n[[program]]\nname = \"a\"\nimage = \"b\"\n",
+        );
+        assert!(e.contains("duplicate program name `a`"), "{e}");
+        // Clash created by instance expansion.
+        let e = err(
+            "[solution]\nname = \"s\"\n[[program]]\nname = \"w-2\"\nimage = \"a\"\n[[program]]\nname = \"w\"\nimage = \"a\"\ninstances = 3\n",
+        );
+        assert!(e.contains("duplicate program name `w-2`"), "{e}");
+    }
+
+    #[test]
+    fn bad_expect_strings() {
+        for bad in ["exit", "exit x", "exited 0", "FAULT", "exit 1 2", ""] {
+            let e = err(&format!(
+                "[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"a\"\nexpect = {bad:?}\n"
+            ));
+            assert!(e.contains("bad expect"), "{bad}: {e}");
+        }
+        assert_eq!(parse_expect("  exit   42 "), Ok(Expect::Exit(42)));
+    }
+
+    #[test]
+    fn bad_names_pins_and_args() {
+        let prog = |extra: &str| {
+            format!("[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"a\"\n{extra}\n")
+        };
+        let e = err("[solution]\nname = \"S\"\n");
+        assert!(e.contains("solution name"), "{e}");
+        let e = err("[solution]\nname = \"s\"\n[[program]]\nname = \"Big Name\"\nimage = \"a\"\n");
+        assert!(e.contains("name must be"), "{e}");
+        let e = err(&format!(
+            "[solution]\nname = \"s\"\n[[program]]\nname = \"{}\"\nimage = \"a\"\n",
+            "x".repeat(25)
+        ));
+        assert!(e.contains("name must be"), "{e}");
+        assert!(err(&prog("cpu = 64")).contains("cpu 64 is outside"));
+        assert!(err(&prog("cpu = 1\ncpus = [1]")).contains("not both"));
+        assert!(err(&prog("cpus = []")).contains("empty"));
+        assert!(err(&prog("cpu = 62\ninstances = 3")).contains("beyond 63"));
+        assert!(err(&prog("instances = 0")).contains("instances"));
+        assert!(err(&prog("arg = -1")).contains("negative"));
+        assert!(err(&prog("arg = \"zz\"")).contains("not a u64"));
+        assert!(err(&prog("arg = 1.5")).contains("integer or a string"));
+        let e = err("[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"solution\"\n");
+        assert!(e.contains("reserves"), "{e}");
+        let e = err("[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\n");
+        assert!(e.contains("missing field `image`"), "{e}");
+    }
+
+    #[test]
+    fn bad_test_tables() {
+        let t = |body: &str| {
+            format!("[solution]\nname = \"s\"\nexit_when_done = true\n[test]\n{body}\n")
+        };
+        assert!(err(&t("expect = [\"(\"]")).contains("bad regex"));
+        assert!(err(&t("order = [[\"a\"]]")).contains("pairs"));
+        assert!(err(&t("runs = []")).contains("runs is empty"));
+        assert!(err(&t("runs = [{ smp = 0 }]")).contains("smp = 0"));
+        assert!(err(&t("runs = [{ smp = 2, cpus = 3 }]")).contains("unknown field `cpus`"));
+        assert!(err(&t("timeout_secs = 0")).contains("timeout_secs"));
+        let e = err("[solution]\nname = \"s\"\n[test]\n");
+        assert!(e.contains("exit_when_done"), "{e}");
+    }
+
+    #[test]
+    fn missing_image() {
+        let f = parse(BASIC).unwrap();
+        let e = f
+            .check_images(&["hello", "worker"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("image `spinner`"), "{e}");
+        assert!(e.contains("known: hello, worker"), "{e}");
+        assert!(f.check_images(&["hello", "spinner"]).is_ok());
+    }
+}
