@@ -68,8 +68,11 @@ pub fn discover(rsdp: u64) -> Option<Topology> {
             MadtEntry::LocalX2Apic(l) => (l.x2apic_id, l.flags),
             MadtEntry::IoApic(io) => {
                 if t.ioapic_count < MAX_IOAPICS {
-                    t.ioapics[t.ioapic_count] =
-                        IoApic { id: io.io_apic_id, address: io.io_apic_address, gsi_base: io.global_system_interrupt_base };
+                    t.ioapics[t.ioapic_count] = IoApic {
+                        id: io.io_apic_id,
+                        address: io.io_apic_address,
+                        gsi_base: io.global_system_interrupt_base,
+                    };
                     t.ioapic_count += 1;
                 }
                 continue;
@@ -77,7 +80,10 @@ pub fn discover(rsdp: u64) -> Option<Topology> {
             _ => continue,
         };
         // Bit 0: enabled; bit 1: online-capable (may be started).
-        if flags & 0b11 != 0 && t.cpu_count < t.apic_ids.len() && !t.apic_ids[..t.cpu_count].contains(&id) {
+        if flags & 0b11 != 0
+            && t.cpu_count < t.apic_ids.len()
+            && !t.apic_ids[..t.cpu_count].contains(&id)
+        {
             t.apic_ids[t.cpu_count] = id;
             t.cpu_count += 1;
         }

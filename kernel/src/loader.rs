@@ -34,11 +34,6 @@ struct State {
 static STATE: Mutex<Option<State>> = Mutex::new(None);
 static DOMAINS: Mutex<Vec<Arc<Domain>>> = Mutex::new(Vec::new());
 
-/// Live domains (for statistics and, later, the monitor).
-pub fn domains() -> Vec<Arc<Domain>> {
-    DOMAINS.lock().clone()
-}
-
 /// Parses the boot image and starts every program in it.
 pub fn start_solution(image: &'static [u8]) {
     let img = match BootImage::parse(image) {
@@ -52,17 +47,30 @@ pub fn start_solution(image: &'static [u8]) {
         Ok(s) => s,
         Err(e) => return log::error!("solution description: {e:?}; nothing to start"),
     };
-    log::info!("solution '{}': {} programs", sol.name, sol.programs.len());
+    let (free, total) = crate::mm::frame_stats();
+    log::info!(
+        "solution '{}': {} programs; {free} of {total} frames free",
+        sol.name,
+        sol.programs.len()
+    );
     *STATE.lock() = Some(State {
         name: sol.name.clone(),
         exit_when_done: sol.exit_when_done,
-        expect: sol.programs.iter().map(|p| (p.name.clone(), p.expect)).collect(),
+        expect: sol
+            .programs
+            .iter()
+            .map(|p| (p.name.clone(), p.expect))
+            .collect(),
         outcome: alloc::vec![Outcome::NotStarted; sol.programs.len()],
         live: 0,
     });
     for (i, p) in sol.programs.iter().enumerate() {
         let Some(elf) = img.get(&p.image) else {
-            log::error!("program {}: image '{}' is not in the boot image", p.name, p.image);
+            log::error!(
+                "program {}: image '{}' is not in the boot image",
+                p.name,
+                p.image
+            );
             continue;
         };
         let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
@@ -85,7 +93,7 @@ fn spawn(
     let d = Domain::new(name, priority, affinity, program).ok_or("out of memory")?;
     let (entry, stack) = {
         let mut space = d.space.lock();
-        let entry = space.load_image(elf).map_err(|e| format!("bad program image: {e:?}"))?;
+        let entry = space.load_image(elf).map_err(|e| format!("{e}"))?;
         let stack = space.map_main_stack().map_err(|e| format!("stack: {e}"))?;
         (entry, stack)
     };
@@ -98,7 +106,10 @@ fn spawn(
         s.outcome[program] = Outcome::Running;
         s.live += 1;
     }
-    log::info!("domain {name} started on cpu {cpu} (id {}, priority {priority})", d.id);
+    log::info!(
+        "domain {name} started on cpu {cpu} (id {}, priority {priority})",
+        d.id
+    );
     sched::start(&t);
     Ok(())
 }
@@ -109,7 +120,12 @@ pub fn domain_finished(d: &Arc<Domain>) {
     d.set_end(end);
     match end {
         End::Exit(code) => log::info!("domain {} exited with code {code}", d.name),
-        End::Fault { vector, rip, addr, error } => log::warn!(
+        End::Fault {
+            vector,
+            rip,
+            addr,
+            error,
+        } => log::warn!(
             "domain {} killed: {} at rip={rip:#x} addr={addr:#x} error={error:#x}",
             d.name,
             crate::trap::exception_name(vector as u64)
@@ -152,7 +168,10 @@ fn check_done() {
     let (free, total) = crate::mm::frame_stats();
     log::info!("memory: {free} of {total} frames free after all domains ended");
     if ok {
-        log::info!("solution finished: all programs ended as expected ('{}')", s.name);
+        log::info!(
+            "solution finished: all programs ended as expected ('{}')",
+            s.name
+        );
     } else {
         log::error!("solution failed: '{}'", s.name);
     }

@@ -55,14 +55,14 @@ static BSP_APIC: AtomicU64 = AtomicU64::new(0);
 /// This CPU's APIC id as CPUID reports it (x2APIC id when available).
 fn cpuid_apic_id() -> u32 {
     let id = raw_cpuid::CpuId::new();
-    if arch::cpu::features().x2apic {
-        if let Some(mut topo) = id.get_extended_topology_info() {
-            if let Some(level) = topo.next() {
-                return level.x2apic_id();
-            }
-        }
+    if arch::cpu::features().x2apic
+        && let Some(mut topo) = id.get_extended_topology_info()
+        && let Some(level) = topo.next()
+    {
+        return level.x2apic_id();
     }
-    id.get_feature_info().map_or(0, |f| f.initial_local_apic_id() as u32)
+    id.get_feature_info()
+        .map_or(0, |f| f.initial_local_apic_id() as u32)
 }
 
 /// Entry from the PVH boot code, on the boot stack, with the boot page
@@ -75,7 +75,8 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     let boot = BOOT_INFO.call_once(|| {
         // SAFETY: `start_info` is the pointer QEMU passed in ebx, reachable
         // through the boot page tables' direct map.
-        unsafe { pvh::parse(start_info as u64) }.expect("not started by a PVH loader (bad start-info magic)")
+        unsafe { pvh::parse(start_info as u64) }
+            .expect("not started by a PVH loader (bad start-info magic)")
     });
     if let Some(level) = boot.option("log").and_then(|l| l.parse().ok()) {
         console::set_level(level);
@@ -139,12 +140,21 @@ extern "C" fn bsp_main() -> ! {
     log::info!(
         "cpu0 online (apic id {}, {} mode, {} timer)",
         arch::apic::id(),
-        if arch::apic::x2apic_mode() { "x2APIC" } else { "xAPIC" },
+        if arch::apic::x2apic_mode() {
+            "x2APIC"
+        } else {
+            "xAPIC"
+        },
         arch::apic::timer_description()
     );
     if let Some(Some(t)) = TOPOLOGY.get() {
         for io in &t.ioapics[..t.ioapic_count] {
-            log::info!("ioapic {} at {:#x}, GSI base {}", io.id, io.address, io.gsi_base);
+            log::info!(
+                "ioapic {} at {:#x}, GSI base {}",
+                io.id,
+                io.address,
+                io.gsi_base
+            );
         }
         let bsp = BSP_APIC.load(Ordering::Relaxed) as u32;
         arch::smpboot::start_aps(&t.apic_ids[..t.cpu_count], bsp);
@@ -156,7 +166,10 @@ extern "C" fn bsp_main() -> ! {
             // SAFETY: the boot image is reserved in the frame allocator and
             // mapped by the direct map; nothing writes to it.
             let image = unsafe {
-                core::slice::from_raw_parts(mm::phys_to_virt(r.start) as *const u8, (r.end - r.start) as usize)
+                core::slice::from_raw_parts(
+                    mm::phys_to_virt(r.start) as *const u8,
+                    (r.end - r.start) as usize,
+                )
             };
             loader::start_solution(image);
         }

@@ -69,8 +69,8 @@ unsafe impl Sync for PerCpu {}
 // its owner before it is used.
 unsafe impl Send for PerCpu {}
 
-const NO_CPU: AtomicPtr<PerCpu> = AtomicPtr::new(core::ptr::null_mut());
-static CPUS: [AtomicPtr<PerCpu>; MAX_CPUS] = [NO_CPU; MAX_CPUS];
+static CPUS: [AtomicPtr<PerCpu>; MAX_CPUS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_CPUS];
 static ONLINE: AtomicUsize = AtomicUsize::new(0);
 const IA32_GS_BASE: u32 = 0xc000_0101;
 const IA32_KERNEL_GS_BASE: u32 = 0xc000_0102;
@@ -119,7 +119,9 @@ pub fn this() -> &'static PerCpu {
     let p: u64;
     // SAFETY: after `install`, gs:0 holds the block's own address; the kernel
     // only runs Rust code with the kernel GS base loaded.
-    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) p, options(nostack, readonly, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, gs:[0]", out(reg) p, options(nostack, readonly, preserves_flags))
+    };
     // SAFETY: the block is leaked and never freed.
     unsafe { &*(p as *const PerCpu) }
 }
@@ -198,7 +200,11 @@ impl PerCpu {
     /// Owner CPU only, interrupts off, as part of a context switch.
     pub unsafe fn replace_current(&self, t: ThreadRef) -> ThreadRef {
         // SAFETY: forwarded.
-        unsafe { (*self.current.get()).replace(t).expect("current thread set") }
+        unsafe {
+            (*self.current.get())
+                .replace(t)
+                .expect("current thread set")
+        }
     }
 
     /// This CPU's idle thread.

@@ -56,7 +56,10 @@ pub struct MemRegion {
 impl MemRegion {
     /// As a half-open physical range.
     pub fn range(&self) -> PhysRange {
-        PhysRange { start: self.start, end: self.start.saturating_add(self.len) }
+        PhysRange {
+            start: self.start,
+            end: self.start.saturating_add(self.len),
+        }
     }
 }
 
@@ -115,7 +118,10 @@ pub unsafe fn parse(pa: u64) -> Option<BootInfo> {
         cmdline: [0; 256],
         cmdline_len: 0,
         initrd: None,
-        start_info: PhysRange { start: pa & !0xfff, end: (pa & !0xfff) + 0x1000 },
+        start_info: PhysRange {
+            start: pa & !0xfff,
+            end: (pa & !0xfff) + 0x1000,
+        },
     };
     if si.version >= 1 && si.memmap_paddr != 0 {
         let n = (si.memmap_entries as usize).min(MAX_REGIONS);
@@ -123,7 +129,11 @@ pub unsafe fn parse(pa: u64) -> Option<BootInfo> {
             let p = phys_to_virt(si.memmap_paddr + (i * 24) as u64) as *const MemEntry;
             // SAFETY: the loader wrote `memmap_entries` entries there.
             let e = unsafe { core::ptr::read_unaligned(p) };
-            info.regions[i] = MemRegion { start: e.addr, len: e.size, kind: e.kind };
+            info.regions[i] = MemRegion {
+                start: e.addr,
+                len: e.size,
+                kind: e.kind,
+            };
         }
         info.region_count = n;
     }
@@ -139,9 +149,13 @@ pub unsafe fn parse(pa: u64) -> Option<BootInfo> {
     }
     if si.nr_modules > 0 && si.modlist_paddr != 0 {
         // SAFETY: there is at least one module entry.
-        let m = unsafe { core::ptr::read_unaligned(phys_to_virt(si.modlist_paddr) as *const ModEntry) };
+        let m =
+            unsafe { core::ptr::read_unaligned(phys_to_virt(si.modlist_paddr) as *const ModEntry) };
         if m.size > 0 {
-            info.initrd = Some(PhysRange { start: m.paddr, end: m.paddr + m.size });
+            info.initrd = Some(PhysRange {
+                start: m.paddr,
+                end: m.paddr + m.size,
+            });
         }
     }
     Some(info)

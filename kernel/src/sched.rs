@@ -123,7 +123,18 @@ fn reschedule(block: bool) {
 }
 
 fn arm_timer(pc: &PerCpu, s: &smp::sched::CoreSched<ThreadRef>) {
-    let slice = if s.runnable() > 1 { s.slice_end() } else { None };
+    // While a thread runs, the timer always fires at its slice end: a thread
+    // of equal priority may be queued from another CPU at any time without
+    // an IPI. A slice that has already ended (nobody was waiting) is checked
+    // again one slice later.
+    let now = now_ns();
+    let slice = s.slice_end().map(|end| {
+        if end > now {
+            end
+        } else {
+            now + percpu::TIME_SLICE_NS
+        }
+    });
     let sleep = pc.sleepers.lock().next_deadline();
     let deadline = match (slice, sleep) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -154,10 +165,12 @@ fn activate(pc: &PerCpu, t: &Thread) {
         }
     }
     let (cur, _) = x86_64::registers::control::Cr3::read_raw();
-    if cur.start_address().as_u64() == root && (!pcid || {
-        // SAFETY: owner CPU.
-        unsafe { *pc.current_asid.get() == asid }
-    }) {
+    if cur.start_address().as_u64() == root
+        && (!pcid || {
+            // SAFETY: owner CPU.
+            unsafe { *pc.current_asid.get() == asid }
+        })
+    {
         return;
     }
     // SAFETY: `root` is a live PML4 sharing the kernel half (its domain
@@ -202,7 +215,9 @@ fn switch_to(pc: &PerCpu, next: ThreadRef) {
 pub extern "C" fn finish_switch() {
     let pc = percpu::this();
     // SAFETY: owner CPU, interrupts off, and we now run on another stack.
-    let Some(z) = (unsafe { pc.take_zombie() }) else { return };
+    let Some(z) = (unsafe { pc.take_zombie() }) else {
+        return;
+    };
     let Some(d) = z.domain.clone() else { return };
     let last = {
         let mut ts = d.threads.lock();
@@ -233,7 +248,7 @@ fn exit_current() -> ! {
 pub fn return_to_user(frame: &TrapFrame) {
     let pc = percpu::this();
     loop {
-        if frame.from_user() && pc.current().kill.load(Ordering::Acquire) {
+        if frame.came_from_user() && pc.current().kill.load(Ordering::Acquire) {
             exit_current();
         }
         if !pc.need_resched.load(Ordering::Acquire) {

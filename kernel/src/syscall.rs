@@ -26,7 +26,10 @@ pub struct Reply {
 impl Reply {
     /// A reply carrying only word 0.
     pub fn word(w: u64) -> Reply {
-        Reply { tag: 0, words: [w, 0, 0, 0] }
+        Reply {
+            tag: 0,
+            words: [w, 0, 0, 0],
+        }
     }
     /// An empty reply.
     pub fn empty() -> Reply {
@@ -57,7 +60,10 @@ pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
 }
 
 fn caller_domain() -> Arc<Domain> {
-    sched::current().domain.clone().expect("syscalls come from user threads")
+    sched::current()
+        .domain
+        .clone()
+        .expect("syscalls come from user threads")
 }
 
 fn handle(frame: &TrapFrame) -> Result<Reply, Error> {

@@ -79,7 +79,11 @@ pub fn service() {
 /// the frames, without holding locks other CPUs might spin on.
 pub fn shootdown(d: &Domain, start: u64, pages: u64) {
     let me = percpu::this();
-    let flush = Flush::Range { asid: d.asid, start, pages };
+    let flush = Flush::Range {
+        asid: d.asid,
+        start,
+        pages,
+    };
     apply(flush);
     let mut targets = CpuSet(d.cpus_seen.load(core::sync::atomic::Ordering::Acquire));
     targets.remove(me.index);

@@ -51,7 +51,9 @@ pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         }
         v if v == apic::RESCHED_VECTOR as u64 => {
             apic::eoi();
-            crate::percpu::this().need_resched.store(true, core::sync::atomic::Ordering::Release);
+            crate::percpu::this()
+                .need_resched
+                .store(true, core::sync::atomic::Ordering::Release);
         }
         v if v == apic::TLB_VECTOR as u64 => {
             apic::eoi();
@@ -68,11 +70,13 @@ pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
 
 fn exception(frame: &mut TrapFrame) {
     let addr = if frame.vector == 14 { cr2() } else { 0 };
-    if !frame.from_user() {
+    if !frame.came_from_user() {
         kernel_fault(frame, addr);
     }
     let cur = sched::current();
-    let Some(d) = cur.domain.clone() else { kernel_fault(frame, addr) };
+    let Some(d) = cur.domain.clone() else {
+        kernel_fault(frame, addr)
+    };
     log::warn!(
         "domain {} thread {}: {} at rip={:#x} addr={:#x} error={:#x} rsp={:#x}",
         d.name,
@@ -83,9 +87,34 @@ fn exception(frame: &mut TrapFrame) {
         frame.error,
         frame.rsp
     );
+    log::info!(
+        "  rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x} r8={:#x} r9={:#x} \
+         r10={:#x} r11={:#x} r12={:#x} r13={:#x} r14={:#x} r15={:#x} rflags={:#x}",
+        frame.rax,
+        frame.rbx,
+        frame.rcx,
+        frame.rdx,
+        frame.rsi,
+        frame.rdi,
+        frame.rbp,
+        frame.r8,
+        frame.r9,
+        frame.r10,
+        frame.r11,
+        frame.r12,
+        frame.r13,
+        frame.r14,
+        frame.r15,
+        frame.rflags
+    );
     sched::kill_domain(
         &d,
-        End::Fault { vector: frame.vector as u8, rip: frame.rip, addr, error: frame.error },
+        End::Fault {
+            vector: frame.vector as u8,
+            rip: frame.rip,
+            addr,
+            error: frame.error,
+        },
     );
 }
 

@@ -131,7 +131,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn bitmap_ok<T>(rq: &RunQueue<T>) -> bool {
-        (0..NUM_PRIORITIES).all(|p| (rq.bitmap & (1 << p) != 0) == !rq.queues[p].is_empty())
+        (0..NUM_PRIORITIES).all(|p| {
+            let bit = rq.bitmap & (1 << p) != 0;
+            let nonempty = !rq.queues[p].is_empty();
+            bit == nonempty
+        })
     }
 
     #[test]
@@ -231,7 +235,7 @@ mod tests {
                 }
                 prop_assert!(bitmap_ok(&rq));
                 prop_assert_eq!(rq.len(), model.iter().map(Vec::len).sum::<usize>());
-                prop_assert_eq!(rq.is_empty(), rq.len() == 0);
+                prop_assert_eq!(rq.is_empty(), model.iter().all(Vec::is_empty));
                 let top = (0..NUM_PRIORITIES).rev().find(|&p| !model[p].is_empty());
                 prop_assert_eq!(rq.highest_priority(), top.map(|p| p as u8));
             }

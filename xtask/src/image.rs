@@ -14,6 +14,7 @@ use kcore::bootimage::{BootImage, Expect, SOLUTION_ENTRY, build_image};
 
 use crate::build::Artifacts;
 use crate::solution::SolutionFile;
+use crate::workspace::Workspace;
 
 /// Writes the boot image of `file` to `out`, creating its directory.
 pub fn write_image(file: &SolutionFile, artifacts: &Artifacts, out: &Path) -> Result<()> {
@@ -59,17 +60,17 @@ fn tmp_path(out: &Path) -> PathBuf {
 }
 
 /// A short, human table of what the image starts.
-pub fn summary(file: &SolutionFile, image: &Path) -> String {
+pub fn summary(file: &SolutionFile, image: &Path, ws: &Workspace) -> String {
     let s = &file.solution;
     let size = std::fs::metadata(image).map(|m| m.len()).unwrap_or(0);
     let mut out = format!(
         "solution `{}` ({}): {} program(s), {} image(s), exit when done: {}\nimage {} ({} KiB)\n",
         s.name,
-        file.path.display(),
+        ws.show(&file.path),
         s.programs.len(),
         file.images().len(),
         if s.exit_when_done { "yes" } else { "no" },
-        image.display(),
+        ws.show(image),
         size.div_ceil(1024),
     );
     out.push_str(&format!(
@@ -139,7 +140,15 @@ mod tests {
         let decoded =
             kcore::bootimage::Solution::decode(image.get(SOLUTION_ENTRY).unwrap()).unwrap();
         assert_eq!(decoded, file.solution);
-        let text = summary(&file, &out);
+        let ws = Workspace {
+            root: dir.clone(),
+            target_dir: dir.join("target"),
+            host_packages: Vec::new(),
+            bare_packages: Vec::new(),
+            apps: Vec::new(),
+        };
+        let text = summary(&file, &out, &ws);
+        assert!(text.contains("image out/s.img"), "{text}");
         assert!(text.contains("h-2") && text.contains("0,2"), "{text}");
 
         // A missing image is a clear error, and a non-ELF file too.

@@ -189,7 +189,7 @@ fn build_solution(ws: &Workspace, args: &BuildArgs) -> Result<(SolutionFile, Art
     let image = ws.out_dir().join(format!("{}.img", file.solution.name));
     image::write_image(&file, &artifacts, &image)?;
     println!("kernel {}", ws.show(&artifacts.kernel));
-    print!("{}", image::summary(&file, &image));
+    print!("{}", image::summary(&file, &image, ws));
     Ok((file, artifacts, image))
 }
 

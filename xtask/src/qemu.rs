@@ -173,7 +173,14 @@ pub fn shell_line(cmd: &Command) -> String {
             ));
         }
     }
-    parts.push(quote(&cmd.get_program().to_string_lossy()));
+    // `cargo` by the full path of the running toolchain is noise: show the
+    // name a person would type.
+    let program = Path::new(cmd.get_program());
+    if program.file_name().is_some_and(|n| n == "cargo") {
+        parts.push("cargo".to_string());
+    } else {
+        parts.push(quote(&program.to_string_lossy()));
+    }
     parts.extend(cmd.get_args().map(|a| quote(&a.to_string_lossy())));
     parts.join(" ")
 }

@@ -14,11 +14,9 @@ use crate::kernel;
 use abi::Error;
 use alloc::boxed::Box;
 
-/// Priority of threads made by [`spawn`]: the lowest, which every domain may
-/// use. A thread may not have a higher priority than its domain, and the
-/// runtime cannot learn the domain's priority, so [`spawn_with_priority`] is
-/// there for programs that know theirs.
-pub const DEFAULT_PRIORITY: u8 = 1;
+/// Priority of threads made by [`spawn`]: 0 asks the kernel for the
+/// domain's own priority (see `abi::task::THREAD_CREATE`).
+pub const DEFAULT_PRIORITY: u8 = 0;
 
 const PAGE: u64 = abi::PAGE_SIZE;
 
@@ -31,7 +29,8 @@ pub fn spawn(f: impl FnOnce() + Send + 'static, stack_size: usize) -> Result<u64
     spawn_with_priority(f, stack_size, DEFAULT_PRIORITY)
 }
 
-/// Starts `f` on a new thread at `priority` (at most the domain's own).
+/// Starts `f` on a new thread at `priority` (at most the domain's own; 0
+/// means the domain's own).
 pub fn spawn_with_priority(
     f: impl FnOnce() + Send + 'static,
     stack_size: usize,

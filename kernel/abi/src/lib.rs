@@ -163,7 +163,11 @@ impl Error {
         if status == 0 {
             return Some(Ok(()));
         }
-        Error::ALL.iter().copied().find(|e| e.code() == status).map(Err)
+        Error::ALL
+            .iter()
+            .copied()
+            .find(|e| e.code() == status)
+            .map(Err)
     }
 
     /// A short human-readable name.
@@ -367,7 +371,8 @@ pub mod task {
     /// calling domain at `entry` with `rsp = stack_top` and `rdi = arg`.
     /// `entry` must lie in an executable user mapping, `stack_top` must be
     /// 16-byte aligned with the page below it mapped writable. `priority` may
-    /// not exceed the domain's own. Returns the thread id in word 0.
+    /// not exceed the domain's own (`InvalidArgument`); 0 means the domain's
+    /// own priority. Returns the thread id in word 0.
     pub const THREAD_CREATE: u16 = 3;
     /// `THREAD_EXIT()`: end the calling thread; the domain ends with its last
     /// thread (exit code 0).

@@ -48,7 +48,11 @@ pub fn init_cpu() {
     if !x2apic_mode() && XAPIC_VIRT.load(Ordering::Acquire) == 0 {
         XAPIC_VIRT.store(crate::mm::map_mmio(XAPIC_PHYS, 4096), Ordering::Release);
     }
-    let mode = if deadline_mode() { TimerMode::TscDeadline } else { TimerMode::OneShot };
+    let mode = if deadline_mode() {
+        TimerMode::TscDeadline
+    } else {
+        TimerMode::OneShot
+    };
     let mut lapic = LocalApicBuilder::new()
         .timer_vector(TIMER_VECTOR as usize)
         .error_vector(ERROR_VECTOR as usize)
@@ -85,7 +89,11 @@ pub fn eoi() {
 fn dest(apic_id: u32) -> u32 {
     // The crate writes the destination into ICR bits 32..; xAPIC expects the
     // id in bits 56..63, i.e. bits 24..31 of the high word.
-    if x2apic_mode() { apic_id } else { apic_id << 24 }
+    if x2apic_mode() {
+        apic_id
+    } else {
+        apic_id << 24
+    }
 }
 
 /// Sends a fixed IPI.
@@ -131,19 +139,20 @@ pub fn calibrate_timer() {
 
 /// Describes the timer for the boot log.
 pub fn timer_description() -> &'static str {
-    if deadline_mode() { "TSC-deadline" } else { "one-shot" }
-}
-
-/// One-shot timer ticks per millisecond (0 in TSC-deadline mode).
-pub fn timer_ticks_per_ms() -> u64 {
-    LAPIC_TICKS_PER_MS.load(Ordering::Relaxed)
+    if deadline_mode() {
+        "TSC-deadline"
+    } else {
+        "one-shot"
+    }
 }
 
 /// Arms this CPU's timer to fire at `deadline_ns` (kernel time), or disarms
 /// it with `None`.
 pub fn arm_timer(deadline_ns: Option<u64>) {
     if deadline_mode() {
-        let tsc = deadline_ns.map_or(0, crate::time::ns_to_tsc).max(u64::from(deadline_ns.is_some()));
+        let tsc = deadline_ns
+            .map_or(0, crate::time::ns_to_tsc)
+            .max(u64::from(deadline_ns.is_some()));
         // SAFETY: IA32_TSC_DEADLINE exists when CPUID reports TSC-deadline;
         // 0 disarms it.
         unsafe { crate::arch::cpu::wrmsr(IA32_TSC_DEADLINE, tsc) };

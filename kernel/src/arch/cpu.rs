@@ -18,16 +18,10 @@ pub struct Features {
     pub smap: bool,
     /// Process-context identifiers (tagged TLB).
     pub pcid: bool,
-    /// The INVPCID instruction.
-    pub invpcid: bool,
     /// x2APIC mode.
     pub x2apic: bool,
     /// LAPIC timer TSC-deadline mode.
     pub tsc_deadline: bool,
-    /// Invariant TSC.
-    pub invariant_tsc: bool,
-    /// 1 GiB pages.
-    pub gib_pages: bool,
 }
 
 static FEATURES: spin::Once<Features> = spin::Once::new();
@@ -40,17 +34,13 @@ pub fn detect() -> Features {
         let f1 = id.get_feature_info();
         let ext = id.get_extended_feature_info();
         let ep = id.get_extended_processor_and_feature_identifiers();
-        let apm = id.get_advanced_power_mgmt_info();
         Features {
             nx: ep.as_ref().is_some_and(|e| e.has_execute_disable()),
             smep: ext.as_ref().is_some_and(|e| e.has_smep()),
             smap: ext.as_ref().is_some_and(|e| e.has_smap()),
             pcid: f1.as_ref().is_some_and(|f| f.has_pcid()),
-            invpcid: ext.as_ref().is_some_and(|e| e.has_invpcid()),
             x2apic: f1.as_ref().is_some_and(|f| f.has_x2apic()),
             tsc_deadline: f1.as_ref().is_some_and(|f| f.has_tsc_deadline()),
-            invariant_tsc: apm.as_ref().is_some_and(|a| a.has_invariant_tsc()),
-            gib_pages: ep.as_ref().is_some_and(|e| e.has_1gib_pages()),
         }
     })
 }
@@ -158,12 +148,17 @@ pub mod heapless_brand {
     impl Brand {
         /// The text.
         pub fn as_str(&self) -> &str {
-            core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?").trim()
+            core::str::from_utf8(&self.buf[..self.len])
+                .unwrap_or("?")
+                .trim()
         }
     }
     /// Reads CPUID leaves 0x8000_0002..4.
     pub fn read() -> Brand {
-        let mut b = Brand { buf: [0; 48], len: 0 };
+        let mut b = Brand {
+            buf: [0; 48],
+            len: 0,
+        };
         if let Some(s) = raw_cpuid::CpuId::new().get_processor_brand_string() {
             let t = s.as_str().as_bytes();
             let n = t.len().min(48);

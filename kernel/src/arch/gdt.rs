@@ -50,7 +50,9 @@ pub fn init_cpu(rsp0: u64) -> &'static mut TaskStateSegment {
         load_tss(tss_sel);
     }
     Star::write(ucode, udata, kcode, kdata).expect("GDT layout fits sysret");
-    LStar::write(VirtAddr::new(super::trap::syscall_entry as *const () as u64));
+    LStar::write(VirtAddr::new(
+        super::trap::syscall_entry as *const () as u64,
+    ));
     // Mask IF (the kernel runs with interrupts off), DF, TF and AC on entry.
     SFMask::write(
         RFlags::INTERRUPT_FLAG

@@ -7,8 +7,8 @@
 //! plus an identity map of the first 2 MiB, then jumps to [`ap_entry`] on a
 //! kernel stack prepared by the bootstrap CPU. APs start one at a time.
 
-use crate::mm::{Frames, Hhdm, KERNEL_PT, phys_to_virt};
 use crate::mm::stack::KernelStack;
+use crate::mm::{Frames, Hhdm, KERNEL_PT, phys_to_virt};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kcore::paging::{MapFlags, PageTable};
 use spin::Mutex;
@@ -119,9 +119,17 @@ extern "C" fn ap_entry(index: u64) -> ! {
 /// came online.
 pub fn start_aps(apic_ids: &[u32], bsp_apic: u32) -> usize {
     // SAFETY: linker symbols bracketing the trampoline bytes.
-    let (start, end) = unsafe { (&ap_trampoline_start as *const u8, &ap_trampoline_end as *const u8) };
+    let (start, end) = unsafe {
+        (
+            &ap_trampoline_start as *const u8,
+            &ap_trampoline_end as *const u8,
+        )
+    };
     let len = end as usize - start as usize;
-    assert!(len as u64 <= DATA, "trampoline overlaps its parameter block");
+    assert!(
+        len as u64 <= DATA,
+        "trampoline overlaps its parameter block"
+    );
     // SAFETY: physical page 0x8000 is reserved from the frame allocator and
     // reached through the direct map; nothing else uses it.
     unsafe { core::ptr::copy_nonoverlapping(start, phys_to_virt(TRAMPOLINE_PAGE) as *mut u8, len) };
@@ -131,8 +139,14 @@ pub fn start_aps(apic_ids: &[u32], bsp_apic: u32) -> usize {
     // SAFETY: a fresh table; the identity map covers the trampoline page.
     unsafe {
         pt.share_kernel_half(&Hhdm, &KERNEL_PT.lock());
-        pt.map_2m(&Hhdm, &mut Frames, 0, 0, MapFlags::WRITABLE | MapFlags::EXECUTABLE)
-            .expect("identity map for the trampoline");
+        pt.map_2m(
+            &Hhdm,
+            &mut Frames,
+            0,
+            0,
+            MapFlags::WRITABLE | MapFlags::EXECUTABLE,
+        )
+        .expect("identity map for the trampoline");
     }
     // SAFETY: reading EFER.
     let efer = unsafe { crate::arch::cpu::rdmsr(0xc000_0080) };
@@ -140,7 +154,10 @@ pub fn start_aps(apic_ids: &[u32], bsp_apic: u32) -> usize {
     let mut index = 1;
     for &apic in apic_ids.iter().filter(|&&a| a != bsp_apic) {
         if index >= smp::cpuset::MAX_CPUS {
-            log::warn!("more than {} CPUs; ignoring APIC {apic}", smp::cpuset::MAX_CPUS);
+            log::warn!(
+                "more than {} CPUs; ignoring APIC {apic}",
+                smp::cpuset::MAX_CPUS
+            );
             break;
         }
         let Some(stack) = KernelStack::new() else {
@@ -157,7 +174,9 @@ pub fn start_aps(apic_ids: &[u32], bsp_apic: u32) -> usize {
         *AP_STACK.lock() = Some(stack);
         crate::percpu::create(index, apic);
         // SAFETY: the parameter block lies in the reserved trampoline page.
-        unsafe { core::ptr::write_volatile(phys_to_virt(TRAMPOLINE_PAGE + DATA) as *mut Params, params) };
+        unsafe {
+            core::ptr::write_volatile(phys_to_virt(TRAMPOLINE_PAGE + DATA) as *mut Params, params)
+        };
         let before = STARTED.load(Ordering::Acquire);
         crate::arch::apic::send_init(apic);
         crate::time::spin_ns(10_000_000);

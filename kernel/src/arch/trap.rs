@@ -53,7 +53,7 @@ pub struct TrapFrame {
 
 impl TrapFrame {
     /// Whether the frame was saved from user mode.
-    pub fn from_user(&self) -> bool {
+    pub fn came_from_user(&self) -> bool {
         self.cs & 3 == 3
     }
 
@@ -217,8 +217,6 @@ syscall_entry:
 
 unsafe extern "C" {
     static trap_stubs: u8;
-    /// Pops a [`TrapFrame`] from the stack and returns to where it points.
-    pub fn trap_return();
     /// The `syscall` instruction's target (IA32_LSTAR).
     pub fn syscall_entry();
 }

@@ -31,7 +31,11 @@ fn write(caller: &Domain, ptr: u64, len: u64, level: u64) -> Result<Reply, Error
     caller.space.lock().copy_from_user(ptr, buf)?;
     if level <= log::max_level() {
         let text = Sanitized(buf);
-        crate::console::write_line(level, format_args!("{}", caller.name), format_args!("{text}"));
+        crate::console::write_line(
+            level,
+            format_args!("{}", caller.name),
+            format_args!("{text}"),
+        );
     }
     Ok(Reply::word(len))
 }
@@ -46,7 +50,10 @@ impl core::fmt::Display for Sanitized<'_> {
         let bytes = self.0.strip_suffix(b"\n").unwrap_or(self.0);
         for chunk in bytes.utf8_chunks() {
             for c in chunk.valid().chars() {
-                f.write_fmt(format_args!("{}", if c.is_control() && c != '\t' { '?' } else { c }))?;
+                f.write_fmt(format_args!(
+                    "{}",
+                    if c.is_control() && c != '\t' { '?' } else { c }
+                ))?;
             }
             if !chunk.invalid().is_empty() {
                 f.write_str("\u{fffd}")?;

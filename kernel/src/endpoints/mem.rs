@@ -6,7 +6,11 @@ use abi::{Error, MSG_WORDS, mem as m};
 
 pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
     match method {
-        m::MAP => caller.space.lock().map_anon(w[0], w[1], w[2]).map(Reply::word),
+        m::MAP => caller
+            .space
+            .lock()
+            .map_anon(w[0], w[1], w[2])
+            .map(Reply::word),
         m::UNMAP => {
             let frames = caller.space.lock().unmap_anon(w[0], w[1])?;
             // Other CPUs may still cache the old translations: shoot them
@@ -21,7 +25,15 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
         m::STATS => {
             let space = caller.space.lock();
             let (free, _) = crate::mm::frame_stats();
-            Ok(Reply { tag: 0, words: [space.anon_bytes, space.quota, free as u64 * abi::PAGE_SIZE, 0] })
+            Ok(Reply {
+                tag: 0,
+                words: [
+                    space.anon_bytes,
+                    space.quota,
+                    free as u64 * abi::PAGE_SIZE,
+                    0,
+                ],
+            })
         }
         _ => Err(Error::BadMethod),
     }

@@ -13,7 +13,12 @@ use crate::syscall::Reply;
 use abi::{Error, MSG_WORDS};
 
 /// Runs method `method` of kernel service `service` for `caller`.
-pub fn call(caller: &Domain, service: Service, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
+pub fn call(
+    caller: &Domain,
+    service: Service,
+    method: u16,
+    w: [u64; MSG_WORDS],
+) -> Result<Reply, Error> {
     match service {
         Service::Log => log::call(caller, method, w),
         Service::Task => task::call(caller, method, w),

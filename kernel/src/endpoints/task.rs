@@ -31,7 +31,12 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
             let me = sched::current();
             Ok(Reply {
                 tag: 0,
-                words: [percpu::this().index as u64, caller.id, me.id, percpu::online() as u64],
+                words: [
+                    percpu::this().index as u64,
+                    caller.id,
+                    me.id,
+                    percpu::online() as u64,
+                ],
             })
         }
         _ => Err(Error::BadMethod),
@@ -50,7 +55,13 @@ pub fn pick_cpu(d: &Domain) -> usize {
     smp::cpuset::pick_cpu(d.affinity, &loads[..n]).unwrap_or(0)
 }
 
-fn thread_create(caller: &Domain, entry: u64, stack_top: u64, arg: u64, priority: u64) -> Result<Reply, Error> {
+fn thread_create(
+    caller: &Domain,
+    entry: u64,
+    stack_top: u64,
+    arg: u64,
+    priority: u64,
+) -> Result<Reply, Error> {
     let priority = match priority {
         0 => caller.priority,
         p if p > smp::runqueue::NUM_PRIORITIES as u64 - 1 || p > caller.priority as u64 => {
@@ -61,10 +72,10 @@ fn thread_create(caller: &Domain, entry: u64, stack_top: u64, arg: u64, priority
     if entry == 0 || entry >= abi::USER_TOP {
         return Err(Error::BadAddress);
     }
-    if stack_top % 16 != 0 {
+    if !stack_top.is_multiple_of(16) {
         return Err(Error::Misaligned);
     }
-    if stack_top < abi::USER_BASE + 8 || stack_top > abi::USER_TOP {
+    if !(abi::USER_BASE + 8..=abi::USER_TOP).contains(&stack_top) {
         return Err(Error::BadAddress);
     }
     {
@@ -78,7 +89,9 @@ fn thread_create(caller: &Domain, entry: u64, stack_top: u64, arg: u64, priority
     }
     // The caller is the current thread's domain; take the Arc from there.
     let me = sched::current();
-    let Some(d) = me.domain.clone() else { return Err(Error::InvalidArgument) };
+    let Some(d) = me.domain.clone() else {
+        return Err(Error::InvalidArgument);
+    };
     let mut threads = d.threads.lock();
     if d.dying.load(Ordering::Acquire) {
         return Err(Error::InvalidArgument);

@@ -15,11 +15,8 @@ pub fn init() {
     let pa = super::alloc_contiguous(pages).expect("no memory for the kernel heap");
     // SAFETY: the block is freshly allocated, mapped writable in the direct
     // map, and handed to the allocator exactly once.
-    unsafe { HEAP.lock().init(super::phys_to_virt(pa) as *mut u8, HEAP_SIZE) };
-}
-
-/// (used, free) bytes of the heap.
-pub fn stats() -> (usize, usize) {
-    let h = HEAP.lock();
-    (h.used(), h.free())
+    unsafe {
+        HEAP.lock()
+            .init(super::phys_to_virt(pa) as *mut u8, HEAP_SIZE)
+    };
 }

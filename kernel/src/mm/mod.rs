@@ -39,7 +39,11 @@ const TWO_MIB: u64 = 2 << 20;
 /// Hardware flags for a mapping: without NX support every page must be
 /// executable, because the NX bit would be a reserved bit.
 pub fn hw(flags: MapFlags) -> MapFlags {
-    if crate::arch::cpu::nx_enabled() { flags } else { flags | MapFlags::EXECUTABLE }
+    if crate::arch::cpu::nx_enabled() {
+        flags
+    } else {
+        flags | MapFlags::EXECUTABLE
+    }
 }
 
 /// Kernel virtual address of a physical address, through the direct map.
@@ -97,16 +101,19 @@ pub fn alloc_contiguous(n: usize) -> Option<u64> {
 
 /// Returns a frame to the allocator. A bad address is logged, never fatal.
 pub fn free_frame(pa: u64) {
-    if let Some(f) = FRAMES.lock().as_mut() {
-        if let Err(e) = f.free(pa) {
-            log::error!("free_frame({pa:#x}): {e:?}");
-        }
+    if let Some(f) = FRAMES.lock().as_mut()
+        && let Err(e) = f.free(pa)
+    {
+        log::error!("free_frame({pa:#x}): {e:?}");
     }
 }
 
 /// (free, total) frame counts.
 pub fn frame_stats() -> (usize, usize) {
-    FRAMES.lock().as_ref().map_or((0, 0), |f| (f.free_frames(), f.total_frames()))
+    FRAMES
+        .lock()
+        .as_ref()
+        .map_or((0, 0), |f| (f.free_frames(), f.total_frames()))
 }
 
 fn zero_frames(pa: u64, n: usize) {
@@ -144,7 +151,10 @@ pub fn init(boot: &BootInfo) {
     }
     // Low memory (BIOS data, AP trampoline), the kernel image, the boot
     // image and the start-info block stay out of the allocator.
-    fa.reserve(PhysRange { start: 0, end: 0x10_0000 });
+    fa.reserve(PhysRange {
+        start: 0,
+        end: 0x10_0000,
+    });
     // SAFETY: linker-defined symbols; only their addresses are used.
     let (boot_start, text, rodata, data, end) = unsafe {
         (
@@ -155,7 +165,10 @@ pub fn init(boot: &BootInfo) {
             sym(&__kernel_end),
         )
     };
-    fa.reserve(PhysRange { start: boot_start, end: kimage_to_phys(end) });
+    fa.reserve(PhysRange {
+        start: boot_start,
+        end: kimage_to_phys(end),
+    });
     if let Some(rd) = boot.initrd {
         fa.reserve(rd);
     }
@@ -171,7 +184,12 @@ pub fn init(boot: &BootInfo) {
     let rw = MapFlags::WRITABLE | g;
     for r in boot.regions() {
         let start = r.start & !(TWO_MIB - 1);
-        let end = r.start.saturating_add(r.len).min(MAX_PHYS).div_ceil(TWO_MIB) * TWO_MIB;
+        let end = r
+            .start
+            .saturating_add(r.len)
+            .min(MAX_PHYS)
+            .div_ceil(TWO_MIB)
+            * TWO_MIB;
         let mut pa = start;
         while pa < end {
             // SAFETY: building a fresh table that no CPU uses yet.
@@ -213,7 +231,7 @@ pub fn init(boot: &BootInfo) {
     heap::init();
     log::info!(
         "memory: {} MiB usable, kernel image {:#x}..{:#x}",
-        total as u64 * PAGE >> 20,
+        (total as u64 * PAGE) >> 20,
         text,
         end
     );
@@ -247,8 +265,16 @@ pub fn map_mmio(pa: u64, len: u64) -> u64 {
         let flags = MapFlags::WRITABLE | MapFlags::UNCACHED | MapFlags::GLOBAL;
         // SAFETY: the window is fresh kernel address space; the shared PML4
         // slot exists, so every address space sees the mapping.
-        unsafe { pt.map(&Hhdm, &mut Frames, base + i * PAGE, first + i * PAGE, hw(flags)) }
-            .expect("mapping MMIO");
+        unsafe {
+            pt.map(
+                &Hhdm,
+                &mut Frames,
+                base + i * PAGE,
+                first + i * PAGE,
+                hw(flags),
+            )
+        }
+        .expect("mapping MMIO");
     }
     base + (pa - first)
 }

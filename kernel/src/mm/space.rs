@@ -49,6 +49,15 @@ pub enum LoadError {
     Map(Error),
 }
 
+impl core::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LoadError::Elf(e) => write!(f, "invalid ELF image: {e:?}"),
+            LoadError::Map(e) => write!(f, "cannot map it: {e}"),
+        }
+    }
+}
+
 impl AddressSpace {
     /// An empty address space sharing the kernel half.
     pub fn new() -> Option<AddressSpace> {
@@ -56,7 +65,12 @@ impl AddressSpace {
         // SAFETY: `pt` is a fresh table; the kernel table's upper half is
         // complete and never changes at PML4 level.
         unsafe { pt.share_kernel_half(&Hhdm, &KERNEL_PT.lock()) };
-        Some(AddressSpace { pt, regions: RegionMap::new(), anon_bytes: 0, quota: DEFAULT_QUOTA })
+        Some(AddressSpace {
+            pt,
+            regions: RegionMap::new(),
+            anon_bytes: 0,
+            quota: DEFAULT_QUOTA,
+        })
     }
 
     /// Physical address of the PML4.
@@ -72,10 +86,12 @@ impl AddressSpace {
                 Some(pa) => {
                     // SAFETY: this address space's own table; `va` lies in a
                     // region just reserved for it, so nothing else maps there.
-                    unsafe { self.pt.map(&Hhdm, &mut Frames, va + i * PAGE, pa, flags) }.map_err(|_| {
-                        super::free_frame(pa);
-                        Error::NoMemory
-                    })
+                    unsafe { self.pt.map(&Hhdm, &mut Frames, va + i * PAGE, pa, flags) }.map_err(
+                        |_| {
+                            super::free_frame(pa);
+                            Error::NoMemory
+                        },
+                    )
                 }
             };
             if let Err(e) = res {
@@ -100,9 +116,17 @@ impl AddressSpace {
             let prot = PROT_READ
                 | if seg.writable { PROT_WRITE } else { 0 }
                 | if seg.executable { PROT_EXEC } else { 0 };
-            let region = Region { start, len: end - start, kind: RegionKind::Image, prot: prot as u8 };
-            self.regions.insert(region).map_err(|e| LoadError::Map(e.to_abi()))?;
-            self.map_fresh(start, (end - start) / PAGE, prot_flags(prot)).map_err(LoadError::Map)?;
+            let region = Region {
+                start,
+                len: end - start,
+                kind: RegionKind::Image,
+                prot: prot as u8,
+            };
+            self.regions
+                .insert(region)
+                .map_err(|e| LoadError::Map(e.to_abi()))?;
+            self.map_fresh(start, (end - start) / PAGE, prot_flags(prot))
+                .map_err(LoadError::Map)?;
             // Copy file bytes page by page through the direct map.
             let data = &elf[seg.file_offset as usize..(seg.file_offset + seg.file_size) as usize];
             let mut done = 0u64;
@@ -110,7 +134,8 @@ impl AddressSpace {
                 let va = seg.vaddr + done;
                 let in_page = (PAGE - (va % PAGE)).min(seg.file_size - done);
                 // SAFETY: the page was mapped just above.
-                let (pa, _) = unsafe { self.pt.translate(&Hhdm, va) }.ok_or(LoadError::Map(Error::NoMemory))?;
+                let (pa, _) = unsafe { self.pt.translate(&Hhdm, va) }
+                    .ok_or(LoadError::Map(Error::NoMemory))?;
                 // SAFETY: `pa` is a frame owned by this address space and not
                 // yet visible to any thread; the copy stays inside its page.
                 unsafe {
@@ -133,12 +158,26 @@ impl AddressSpace {
         let base = top - abi::USER_STACK_SIZE;
         let rw = (PROT_READ | PROT_WRITE) as u8;
         self.regions
-            .insert(Region { start: base - PAGE, len: PAGE, kind: RegionKind::Guard, prot: 0 })
+            .insert(Region {
+                start: base - PAGE,
+                len: PAGE,
+                kind: RegionKind::Guard,
+                prot: 0,
+            })
             .map_err(|e| e.to_abi())?;
         self.regions
-            .insert(Region { start: base, len: abi::USER_STACK_SIZE, kind: RegionKind::Stack, prot: rw })
+            .insert(Region {
+                start: base,
+                len: abi::USER_STACK_SIZE,
+                kind: RegionKind::Stack,
+                prot: rw,
+            })
             .map_err(|e| e.to_abi())?;
-        self.map_fresh(base, abi::USER_STACK_SIZE / PAGE, prot_flags(PROT_READ | PROT_WRITE))?;
+        self.map_fresh(
+            base,
+            abi::USER_STACK_SIZE / PAGE,
+            prot_flags(PROT_READ | PROT_WRITE),
+        )?;
         Ok(top)
     }
 
@@ -154,7 +193,7 @@ impl AddressSpace {
         if len == 0 {
             return Err(Error::InvalidArgument);
         }
-        if addr % PAGE != 0 || len % PAGE != 0 {
+        if !addr.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
             return Err(Error::Misaligned);
         }
         if addr != 0 {
@@ -167,11 +206,18 @@ impl AddressSpace {
             return Err(Error::QuotaExceeded);
         }
         let start = if addr == 0 {
-            self.regions.find_free(len, abi::MMAP_BASE).map_err(|e| e.to_abi())?
+            self.regions
+                .find_free(len, abi::MMAP_BASE)
+                .map_err(|e| e.to_abi())?
         } else {
             addr
         };
-        let region = Region { start, len, kind: RegionKind::Anonymous, prot: prot as u8 };
+        let region = Region {
+            start,
+            len,
+            kind: RegionKind::Anonymous,
+            prot: prot as u8,
+        };
         self.regions.insert(region).map_err(|e| e.to_abi())?;
         if let Err(e) = self.map_fresh(start, len / PAGE, prot_flags(prot)) {
             let _ = self.regions.remove_anonymous(start, len);
@@ -187,7 +233,7 @@ impl AddressSpace {
         if addr >= abi::USER_TOP {
             return Err(Error::BadAddress);
         }
-        if addr % PAGE != 0 || len % PAGE != 0 {
+        if !addr.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
             return Err(Error::Misaligned);
         }
         if len == 0 {
@@ -197,7 +243,10 @@ impl AddressSpace {
         if end > abi::USER_TOP {
             return Err(Error::BadAddress);
         }
-        let removed = self.regions.remove_anonymous(addr, len).map_err(|e| e.to_abi())?;
+        let removed = self
+            .regions
+            .remove_anonymous(addr, len)
+            .map_err(|e| e.to_abi())?;
         let mut frames = Vec::new();
         for r in removed {
             let mut va = r.start;
@@ -230,7 +279,9 @@ impl AddressSpace {
 
     /// Whether `va` lies in an executable user mapping.
     pub fn is_executable(&self, va: u64) -> bool {
-        self.regions.lookup(va).is_some_and(|r| r.prot as u64 & PROT_EXEC != 0)
+        self.regions
+            .lookup(va)
+            .is_some_and(|r| r.prot as u64 & PROT_EXEC != 0)
     }
 
     /// Copies `buf.len()` bytes from user address `va`.
@@ -265,7 +316,10 @@ impl AddressSpace {
         let mut frames = Vec::new();
         // SAFETY: no CPU runs this address space any more (its last thread
         // has been switched away from), and every lower-half frame is ours.
-        unsafe { self.pt.clear_user_half(&Hhdm, &mut Frames, |_, pa, _| frames.push(pa)) };
+        unsafe {
+            self.pt
+                .clear_user_half(&Hhdm, &mut Frames, |_, pa, _| frames.push(pa))
+        };
         for pa in frames {
             super::free_frame(pa);
         }

@@ -19,7 +19,10 @@ struct Pool {
     free: Vec<u64>,
 }
 
-static POOL: Mutex<Pool> = Mutex::new(Pool { next_slot: 0, free: Vec::new() });
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    next_slot: 0,
+    free: Vec::new(),
+});
 
 /// A kernel stack. Dropping it returns the slot to the pool.
 pub struct KernelStack {
@@ -48,7 +51,9 @@ impl KernelStack {
             mapped += 4096;
         }
         pool.next_slot += 1;
-        Some(KernelStack { top: base + STACK_SIZE })
+        Some(KernelStack {
+            top: base + STACK_SIZE,
+        })
     }
 
     /// The initial stack pointer (16-byte aligned).

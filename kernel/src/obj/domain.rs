@@ -114,7 +114,10 @@ struct Asids {
     next: u16,
     free: Vec<u16>,
 }
-static ASIDS: Mutex<Asids> = Mutex::new(Asids { next: 1, free: Vec::new() });
+static ASIDS: Mutex<Asids> = Mutex::new(Asids {
+    next: 1,
+    free: Vec::new(),
+});
 static ASID_GEN: AtomicU64 = AtomicU64::new(1);
 
 fn alloc_asid() -> (u16, u64) {

@@ -93,7 +93,12 @@ thread_start:
 
 impl Thread {
     /// A user thread that will enter user mode with `frame`.
-    pub fn new_user(domain: Arc<Domain>, priority: u8, cpu: usize, frame: TrapFrame) -> Option<ThreadRef> {
+    pub fn new_user(
+        domain: Arc<Domain>,
+        priority: u8,
+        cpu: usize,
+        frame: TrapFrame,
+    ) -> Option<ThreadRef> {
         let kstack = KernelStack::new()?;
         let top = kstack.top();
         // Initial stack: the user frame at the top, then the six callee-saved
@@ -142,15 +147,6 @@ impl Thread {
     /// Top of the kernel stack.
     pub fn kstack_top(&self) -> u64 {
         self.kstack.top()
-    }
-
-    /// The user frame at the top of the kernel stack.
-    ///
-    /// # Safety
-    /// Only for the current thread while it is in the kernel, or for a thread
-    /// that is not running.
-    pub unsafe fn user_frame(&self) -> *mut TrapFrame {
-        (self.kstack.top() - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame
     }
 
     /// Where the saved stack pointer lives.

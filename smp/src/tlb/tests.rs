@@ -206,9 +206,10 @@ fn every_posted_flush_is_applied_before_wait_returns() {
             })
         })
         .collect();
+    let finished = Arc::new(AtomicUsize::new(0));
     let posters: Vec<_> = (SERVICERS..CPUS)
         .map(|me| {
-            let (m, logs) = (Arc::clone(&m), Arc::clone(&logs));
+            let (m, logs, finished) = (Arc::clone(&m), Arc::clone(&logs), Arc::clone(&finished));
             thread::spawn(move || {
                 let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ me as u64);
                 for i in 0..ROUNDS {
@@ -222,6 +223,12 @@ fn every_posted_flush_is_applied_before_wait_returns() {
                             "cpu {cpu} missed {f:?}"
                         );
                     }
+                }
+                // Other posters may still shoot this CPU down.
+                finished.fetch_add(1, Ordering::SeqCst);
+                while finished.load(Ordering::SeqCst) < POSTERS {
+                    m.service(me, |g| record(&logs, me, g));
+                    thread::yield_now();
                 }
             })
         })
