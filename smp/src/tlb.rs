@@ -1,7 +1,7 @@
 //! The TLB-shootdown mailbox protocol: how one CPU asks others to flush
 //! stale translations and learns that they did.
 //!
-//! Every CPU owns one cache-line-padded [`Mailbox`]. The initiator changes
+//! Every CPU owns one cache-line-padded mailbox. The initiator changes
 //! the page tables, [`Mailboxes::post`]s a [`Flush`] to each target (getting a
 //! [`Ticket`]), sends the IPIs, then [`Mailboxes::wait`]s. Each target's IPI
 //! handler calls [`Mailboxes::service`], which takes every pending request,
@@ -193,7 +193,6 @@ impl Mailboxes {
                 p.overflowed = false;
                 taken
             };
-            mb.done.fetch_max(generation, Ordering::Release);
             if overflowed {
                 apply(Flush::All);
             } else {

@@ -12,7 +12,7 @@
 //! [`setup`] (toolchain target, QEMU install), [`build`] (cargo for bare
 //! metal), [`solution`] (the TOML schema), [`image`] (the boot image),
 //! [`qemu`] (command line and timed runs), [`judge`] (scenario checks),
-//! [`test`] (the harness) and [`lint`].
+//! [`test`](mod@test) (the harness) and [`lint`].
 
 mod build;
 mod image;
@@ -38,7 +38,7 @@ use crate::workspace::Workspace;
 
 /// Build, run and test Tessera.
 #[derive(Parser)]
-#[command(name = "cargo xtask", version)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -205,11 +205,23 @@ fn run(ws: &Workspace, args: &RunArgs) -> Result<ExitCode> {
     if display == Display::None && !args.headless {
         println!("no display found: running headless, serial on this terminal");
     }
+    let mut cpu = args.cpu.clone();
+    if args.icount {
+        let (model, changed) = qemu::icount_cpu_model(&args.cpu);
+        if changed {
+            println!(
+                "note: --icount: using -cpu {model} (QEMU aborts with \"Bad icount read\" when \
+                 the x2APIC timer is read by MSR under icount; say `--cpu {},+x2apic` to keep it)",
+                args.cpu
+            );
+        }
+        cpu = model;
+    }
     let config = QemuConfig {
         kernel: artifacts.kernel,
         image,
         smp: args.smp,
-        cpu: args.cpu.clone(),
+        cpu,
         append: args.append.clone(),
         display,
         qmp: args.qmp.clone(),

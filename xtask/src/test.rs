@@ -8,7 +8,7 @@
 //! the failed checks, the exact QEMU command, and the end of the serial log;
 //! a timeout prints the whole log. Up to `--jobs` QEMUs run at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,7 +66,8 @@ pub fn test(ws: &Workspace, opts: &TestOptions) -> Result<()> {
 /// `cargo test` for every host crate (the workspace's default members).
 fn host_tests(ws: &Workspace) -> Result<()> {
     let mut cmd = ws.cargo();
-    cmd.arg("test");
+    // Every crate's tests run even when an earlier crate's fail.
+    cmd.args(["test", "--no-fail-fast"]);
     add_packages(&mut cmd, &ws.host_packages);
     run_step(&mut cmd)
 }
@@ -195,10 +196,11 @@ fn qemu_tests(ws: &Workspace, opts: &TestOptions) -> Result<()> {
         return Ok(());
     }
     let workers = opts.jobs.clamp(1, jobs.len());
+    let selected: BTreeSet<&str> = jobs.iter().map(|j| j.scenario.name.as_str()).collect();
     println!(
         "running {} QEMU run(s) of {} scenario(s), {workers} at a time",
         jobs.len(),
-        scenarios.len()
+        selected.len()
     );
 
     let next = AtomicUsize::new(0);

@@ -312,7 +312,7 @@ pub mod rights {
 }
 
 /// Handles every domain starts with: one per kernel endpoint, in fixed slots
-/// with generation 0. Later handles are allocated from slot [`FIRST_FREE_SLOT`].
+/// with generation 0. Later handles are allocated from slot [`handles::FIRST_FREE_SLOT`].
 pub mod handles {
     use super::Handle;
     /// The log endpoint ([`crate::log`]).
@@ -328,7 +328,7 @@ pub mod handles {
 }
 
 /// Interface numbers of the kernel endpoints. User-defined interfaces get
-/// numbers from [`FIRST_USER`] upward.
+/// numbers from [`iface::FIRST_USER`] upward.
 pub mod iface {
     /// [`crate::log`]
     pub const LOG: u16 = 1;

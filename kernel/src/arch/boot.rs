@@ -124,6 +124,7 @@ boot_pdpt_low:  .fill 512, 8, 0
 boot_pdpt_high: .fill 512, 8, 0
 boot_pd:        .fill 2048, 8, 0
     .code64
+    .text
 "#,
     options(att_syntax)
 );

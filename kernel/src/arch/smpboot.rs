@@ -79,6 +79,7 @@ tr_gdtr:
     .long 0x8000 + (tr_gdt - ap_trampoline_start)
 ap_trampoline_end:
     .code64
+    .text
 "#,
     options(att_syntax)
 );

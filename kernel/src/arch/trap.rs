@@ -5,7 +5,7 @@
 //! top of the current thread's kernel stack, in the same layout whether it
 //! came from an exception, an interrupt or `syscall`. A thread's user context
 //! is therefore always "the frame at the top of its kernel stack", and a new
-//! thread starts by returning through [`trap_return`] with a frame built by
+//! thread starts by returning through `trap_return` with a frame built by
 //! hand.
 //!
 //! The kernel runs with interrupts disabled (the `syscall` mask clears IF and
@@ -204,6 +204,7 @@ syscall_entry:
     pop %rsp                /* user rsp */
     swapgs
     sysretq
+    .text
 "#,
     dispatch = sym crate::trap::trap_dispatch,
     syscall = sym crate::syscall::syscall_dispatch,

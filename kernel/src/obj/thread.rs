@@ -82,10 +82,12 @@ unsafe extern "C" {
 
 core::arch::global_asm!(
     r#"
+    .section .text.thread_start, "ax"
     .global thread_start
 thread_start:
     call {finish}
     jmp trap_return
+    .text
 "#,
     finish = sym crate::sched::finish_switch,
     options(att_syntax)
@@ -177,6 +179,7 @@ impl Thread {
 
 core::arch::global_asm!(
     r#"
+    .section .text.switch_stacks, "ax"
     .global switch_stacks
 /* switch_stacks(save: *mut u64 [rdi], next_rsp: u64 [rsi]) */
 switch_stacks:
@@ -195,6 +198,7 @@ switch_stacks:
     pop %rbx
     pop %rbp
     ret
+    .text
 "#,
     options(att_syntax)
 );

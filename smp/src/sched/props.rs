@@ -218,6 +218,7 @@ proptest! {
     #[test]
     fn preemption_keeps_fair_share(
         k in 1usize..5,
+        high in 2u8..10,
         events in proptest::collection::vec((any::<bool>(), 1u64..SLICE, 1u64..50), 1..200),
     ) {
         const HIGH: usize = 99;
@@ -239,8 +240,8 @@ proptest! {
                 let step = (end - now) * frac / SLICE;
                 now += step;
                 used[t] += step;
-                prop_assert!(c.enqueue(HIGH, 9));
-                prop_assert_eq!(c.schedule(now, true), Some((HIGH, 9)));
+                prop_assert!(c.enqueue(HIGH, high));
+                prop_assert_eq!(c.schedule(now, true), Some((HIGH, high)));
                 now += high_runs;
                 // The preempted thread resumes with the rest of its slice.
                 prop_assert_eq!(c.schedule(now, false), Some((t, 1)));

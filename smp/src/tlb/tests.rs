@@ -191,16 +191,23 @@ fn every_posted_flush_is_applied_before_wait_returns() {
     let logs: Arc<Vec<StdMutex<HashSet<Flush>>>> =
         Arc::new((0..CPUS).map(|_| StdMutex::new(HashSet::new())).collect());
     let stop = Arc::new(AtomicBool::new(false));
-    let record = |logs: &Vec<StdMutex<HashSet<Flush>>>, cpu: usize, f: Flush| {
-        assert!(f != Flush::All, "no overflow expected");
-        assert!(logs[cpu].lock().unwrap().insert(f), "applied twice: {f:?}");
-    };
+    // Threads count failures instead of panicking: a panicked CPU would stop
+    // servicing and hang its peers instead of failing the test.
+    let errors = Arc::new(AtomicUsize::new(0));
+    let record =
+        |logs: &Vec<StdMutex<HashSet<Flush>>>, errors: &AtomicUsize, cpu: usize, f: Flush| {
+            // No overflow expected, and each request is applied once.
+            if f == Flush::All || !logs[cpu].lock().unwrap().insert(f) {
+                errors.fetch_add(1, Ordering::SeqCst);
+            }
+        };
     let servicers: Vec<_> = (0..SERVICERS)
         .map(|cpu| {
             let (m, logs, stop) = (Arc::clone(&m), Arc::clone(&logs), Arc::clone(&stop));
+            let errors = Arc::clone(&errors);
             thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
-                    m.service(cpu, |f| record(&logs, cpu, f));
+                    m.service(cpu, |f| record(&logs, &errors, cpu, f));
                     thread::yield_now();
                 }
             })
@@ -210,24 +217,24 @@ fn every_posted_flush_is_applied_before_wait_returns() {
     let posters: Vec<_> = (SERVICERS..CPUS)
         .map(|me| {
             let (m, logs, finished) = (Arc::clone(&m), Arc::clone(&logs), Arc::clone(&finished));
+            let errors = Arc::clone(&errors);
             thread::spawn(move || {
                 let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ me as u64);
                 for i in 0..ROUNDS {
                     let targets = CpuSet(rng.below(1 << CPUS)).intersect(CpuSet::all(CPUS));
                     let f = range(me as u16, i);
                     let t = m.post(targets, f);
-                    m.wait(&t, me, |g| record(&logs, me, g));
+                    m.wait(&t, me, |g| record(&logs, &errors, me, g));
                     for cpu in targets.iter() {
-                        assert!(
-                            logs[cpu].lock().unwrap().contains(&f),
-                            "cpu {cpu} missed {f:?}"
-                        );
+                        if !logs[cpu].lock().unwrap().contains(&f) {
+                            errors.fetch_add(1, Ordering::SeqCst);
+                        }
                     }
                 }
                 // Other posters may still shoot this CPU down.
                 finished.fetch_add(1, Ordering::SeqCst);
                 while finished.load(Ordering::SeqCst) < POSTERS {
-                    m.service(me, |g| record(&logs, me, g));
+                    m.service(me, |g| record(&logs, &errors, me, g));
                     thread::yield_now();
                 }
             })
@@ -240,6 +247,11 @@ fn every_posted_flush_is_applied_before_wait_returns() {
     for s in servicers {
         s.join().expect("servicer panicked");
     }
+    assert_eq!(
+        errors.load(Ordering::SeqCst),
+        0,
+        "missed or repeated flushes"
+    );
 }
 
 /// Many posters hit one CPU before it services: the mailbox overflows and
@@ -286,28 +298,24 @@ fn no_stale_translation_survives_a_shootdown() {
     let table: Arc<Vec<AtomicU64>> = Arc::new((0..PAGES).map(|_| AtomicU64::new(0)).collect());
     let tlbs: Arc<Vec<StdMutex<[Option<u64>; PAGES]>>> =
         Arc::new((0..CPUS).map(|_| StdMutex::new([None; PAGES])).collect());
-    let alls = Arc::new(AtomicUsize::new(0));
+    // Counted, not asserted, in the threads (see the test above).
+    let stale = Arc::new(AtomicUsize::new(0));
     let finished = Arc::new(AtomicUsize::new(0));
-    let flush_on =
-        |tlbs: &Vec<StdMutex<[Option<u64>; PAGES]>>, alls: &AtomicUsize, cpu: usize, f: Flush| {
-            let mut tlb = tlbs[cpu].lock().unwrap();
-            match f {
-                Flush::Range { start, pages, .. } => {
-                    let first = (start >> 12) as usize;
-                    let end = first.saturating_add(pages as usize).min(PAGES);
-                    tlb[first.min(PAGES)..end].fill(None);
-                }
-                Flush::Asid(_) => tlb.fill(None),
-                Flush::All => {
-                    alls.fetch_add(1, Ordering::Relaxed);
-                    tlb.fill(None);
-                }
+    let flush_on = |tlbs: &Vec<StdMutex<[Option<u64>; PAGES]>>, cpu: usize, f: Flush| {
+        let mut tlb = tlbs[cpu].lock().unwrap();
+        match f {
+            Flush::Range { start, pages, .. } => {
+                let first = (start >> 12) as usize;
+                let end = first.saturating_add(pages as usize).min(PAGES);
+                tlb[first.min(PAGES)..end].fill(None);
             }
-        };
+            Flush::Asid(_) | Flush::All => tlb.fill(None),
+        }
+    };
     let cpus: Vec<_> = (0..CPUS)
         .map(|me| {
             let (m, table, tlbs) = (Arc::clone(&m), Arc::clone(&table), Arc::clone(&tlbs));
-            let (alls, finished) = (Arc::clone(&alls), Arc::clone(&finished));
+            let (stale, finished) = (Arc::clone(&stale), Arc::clone(&finished));
             thread::spawn(move || {
                 let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ (me as u64 + 1));
                 let mut round = 0;
@@ -316,7 +324,7 @@ fn no_stale_translation_survives_a_shootdown() {
                     let p = rng.below(PAGES as u64) as usize;
                     let v = table[p].load(Ordering::SeqCst);
                     tlbs[me].lock().unwrap()[p] = Some(v);
-                    m.service(me, |f| flush_on(&tlbs, &alls, me, f));
+                    m.service(me, |f| flush_on(&tlbs, me, f));
                     if round < ROUNDS {
                         round += 1;
                         let targets = CpuSet(rng.below(1 << CPUS));
@@ -335,13 +343,12 @@ fn no_stale_translation_survives_a_shootdown() {
                             changed.push((p, v, m.post(targets, f)));
                         }
                         for (p, v, t) in changed {
-                            m.wait(&t, me, |f| flush_on(&tlbs, &alls, me, f));
+                            m.wait(&t, me, |f| flush_on(&tlbs, me, f));
                             for cpu in t.targets().iter() {
                                 let cached = tlbs[cpu].lock().unwrap()[p];
-                                assert!(
-                                    cached.is_none_or(|c| c >= v),
-                                    "cpu {cpu} page {p}: {cached:?} < {v}"
-                                );
+                                if cached.is_some_and(|c| c < v) {
+                                    stale.fetch_add(1, Ordering::SeqCst);
+                                }
                             }
                         }
                         if round == ROUNDS {
@@ -356,4 +363,5 @@ fn no_stale_translation_survives_a_shootdown() {
     for c in cpus {
         c.join().expect("cpu thread panicked");
     }
+    assert_eq!(stale.load(Ordering::SeqCst), 0, "stale translations seen");
 }
