@@ -87,26 +87,7 @@ fn exception(frame: &mut TrapFrame) {
         frame.error,
         frame.rsp
     );
-    log::info!(
-        "  rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x} r8={:#x} r9={:#x} \
-         r10={:#x} r11={:#x} r12={:#x} r13={:#x} r14={:#x} r15={:#x} rflags={:#x}",
-        frame.rax,
-        frame.rbx,
-        frame.rcx,
-        frame.rdx,
-        frame.rsi,
-        frame.rdi,
-        frame.rbp,
-        frame.r8,
-        frame.r9,
-        frame.r10,
-        frame.r11,
-        frame.r12,
-        frame.r13,
-        frame.r14,
-        frame.r15,
-        frame.rflags
-    );
+    log::info!("  {}", Registers(frame));
     sched::kill_domain(
         &d,
         End::Fault {
@@ -122,11 +103,7 @@ fn kernel_fault(frame: &TrapFrame, addr: u64) -> ! {
     crate::console::force_unlock();
     crate::console::write_raw(format_args!(
         "\nKERNEL PANIC: {} (vector {}) in kernel mode on cpu{}\n\
-         error={:#x} rip={:#018x} cr2={:#018x} rflags={:#x}\n\
-         rax={:#018x} rbx={:#018x} rcx={:#018x} rdx={:#018x}\n\
-         rsi={:#018x} rdi={:#018x} rbp={:#018x} rsp={:#018x}\n\
-         r8 ={:#018x} r9 ={:#018x} r10={:#018x} r11={:#018x}\n\
-         r12={:#018x} r13={:#018x} r14={:#018x} r15={:#018x}\n",
+         error={:#x} rip={:#018x} cr2={:#018x} rflags={:#x}\n{}\n",
         exception_name(frame.vector),
         frame.vector,
         crate::percpu::cpu_index_or_boot(),
@@ -134,22 +111,39 @@ fn kernel_fault(frame: &TrapFrame, addr: u64) -> ! {
         frame.rip,
         addr,
         frame.rflags,
-        frame.rax,
-        frame.rbx,
-        frame.rcx,
-        frame.rdx,
-        frame.rsi,
-        frame.rdi,
-        frame.rbp,
-        frame.rsp,
-        frame.r8,
-        frame.r9,
-        frame.r10,
-        frame.r11,
-        frame.r12,
-        frame.r13,
-        frame.r14,
-        frame.r15
+        Registers(frame)
     ));
     crate::arch::cpu::qemu_exit(false)
+}
+
+/// The general registers of a frame, for fault reports.
+struct Registers<'a>(&'a TrapFrame);
+
+impl core::fmt::Display for Registers<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let r = self.0;
+        let regs = [
+            ("rax", r.rax),
+            ("rbx", r.rbx),
+            ("rcx", r.rcx),
+            ("rdx", r.rdx),
+            ("rsi", r.rsi),
+            ("rdi", r.rdi),
+            ("rbp", r.rbp),
+            ("rsp", r.rsp),
+            ("r8", r.r8),
+            ("r9", r.r9),
+            ("r10", r.r10),
+            ("r11", r.r11),
+            ("r12", r.r12),
+            ("r13", r.r13),
+            ("r14", r.r14),
+            ("r15", r.r15),
+        ];
+        for (i, (name, v)) in regs.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{name}={v:#x}")?;
+        }
+        Ok(())
+    }
 }

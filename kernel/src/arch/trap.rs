@@ -85,6 +85,15 @@ global_asm!(
     r#"
     .section .text.trap, "ax"
     .code64
+    /* Save and restore the general registers in `TrapFrame` order. */
+    .macro PUSH_GPRS
+    push %rax; push %rbx; push %rcx; push %rdx; push %rsi; push %rdi; push %rbp
+    push %r8; push %r9; push %r10; push %r11; push %r12; push %r13; push %r14; push %r15
+    .endm
+    .macro POP_GPRS
+    pop %r15; pop %r14; pop %r13; pop %r12; pop %r11; pop %r10; pop %r9; pop %r8
+    pop %rbp; pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rbx; pop %rax
+    .endm
     .balign 16
     .global trap_stubs
 trap_stubs:
@@ -104,41 +113,13 @@ trap_common:
     testb $3, 24(%rsp)
     jz 1f
     swapgs
-1:  push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+1:  PUSH_GPRS
     mov %rsp, %rdi
     cld
     call {dispatch}
     .global trap_return
 trap_return:
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rbx
-    pop %rax
+    POP_GPRS
     testb $3, 24(%rsp)
     jz 2f
     swapgs
@@ -157,21 +138,7 @@ syscall_entry:
     push %rcx
     pushq $0
     pushq ${syscall_vec}
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    PUSH_GPRS
     mov %rsp, %rdi
     cld
     call {syscall}
