@@ -155,7 +155,11 @@ fn meets(expect: Expect, o: Outcome) -> bool {
 fn check_done() {
     let guard = STATE.lock();
     let Some(s) = guard.as_ref() else { return };
-    if !s.exit_when_done || s.live > 0 {
+    if s.live > 0 {
+        return;
+    }
+    if !s.exit_when_done {
+        log::info!("all domains of '{}' have ended; the system is idle", s.name);
         return;
     }
     let mut ok = true;
