@@ -205,18 +205,7 @@ fn run(ws: &Workspace, args: &RunArgs) -> Result<ExitCode> {
     if display == Display::None && !args.headless {
         println!("no display found: running headless, serial on this terminal");
     }
-    let mut cpu = args.cpu.clone();
-    if args.icount {
-        let (model, changed) = qemu::icount_cpu_model(&args.cpu);
-        if changed {
-            println!(
-                "note: --icount: using -cpu {model} (QEMU aborts with \"Bad icount read\" when \
-                 the x2APIC timer is read by MSR under icount; say `--cpu {},+x2apic` to keep it)",
-                args.cpu
-            );
-        }
-        cpu = model;
-    }
+    let cpu = args.cpu.clone();
     let config = QemuConfig {
         kernel: artifacts.kernel,
         image,

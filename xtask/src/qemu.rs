@@ -129,20 +129,6 @@ impl QemuConfig {
     }
 }
 
-/// The CPU model to use with `--icount`. QEMU 10 aborts with "Bad icount
-/// read" when a guest reads the x2APIC timer count through its MSR under
-/// icount (MSR accesses are not I/O points for TCG), so x2APIC is turned off
-/// unless the model already says something about it; the kernel then uses
-/// xAPIC (MMIO), which icount handles. Returns the model and whether it was
-/// changed.
-pub fn icount_cpu_model(model: &str) -> (String, bool) {
-    if model.contains("x2apic") {
-        (model.to_string(), false)
-    } else {
-        (format!("{model},-x2apic"), true)
-    }
-}
-
 /// Picks a window if one can be shown: a display server is reachable
 /// (`$DISPLAY` or `$WAYLAND_DISPLAY`) and this QEMU has a GTK or SDL front
 /// end. Otherwise headless.
@@ -341,15 +327,6 @@ mod tests {
         assert!(
             l.ends_with("-qmp unix:/tmp/q.sock,server=on,wait=off"),
             "{l}"
-        );
-    }
-
-    #[test]
-    fn icount_turns_x2apic_off() {
-        assert_eq!(icount_cpu_model("max"), ("max,-x2apic".to_string(), true));
-        assert_eq!(
-            icount_cpu_model("max,+x2apic"),
-            ("max,+x2apic".to_string(), false)
         );
     }
 

@@ -114,27 +114,52 @@ pub fn send_sipi(apic_id: u32, page: u8) {
     with_lapic(|l| unsafe { l.send_sipi(page, dest(apic_id)) });
 }
 
+/// Whether the timer vector is pending in this CPU's IRR.
+fn timer_pending() -> bool {
+    let reg = TIMER_VECTOR as u32 / 32;
+    let bit = TIMER_VECTOR as u32 % 32;
+    let value = if x2apic_mode() {
+        // SAFETY: IRR registers are readable x2APIC MSRs (0x820 + n).
+        unsafe { crate::arch::cpu::rdmsr(0x820 + reg) as u32 }
+    } else {
+        let base = XAPIC_VIRT.load(Ordering::Acquire);
+        // SAFETY: the xAPIC page is mapped uncached at `base`; IRR n is at
+        // offset 0x200 + 0x10 * n.
+        unsafe { core::ptr::read_volatile((base + 0x200 + 0x10 * reg as u64) as *const u32) }
+    };
+    value & (1 << bit) != 0
+}
+
 /// Measures the one-shot timer rate against the TSC (only needed without
-/// TSC-deadline). Runs on the bootstrap CPU.
+/// TSC-deadline). Runs on the bootstrap CPU with interrupts off.
+///
+/// It counts how long a known count takes to expire by watching the timer
+/// vector turn up in the IRR, rather than reading the current-count
+/// register: under `-icount`, QEMU aborts on a current-count read through
+/// the x2APIC MSR. The interrupt stays pending and is taken harmlessly once
+/// the idle loop enables interrupts.
 pub fn calibrate_timer() {
     if deadline_mode() {
         return;
     }
-    let ticks = with_lapic(|l| {
+    const COUNT: u32 = 1 << 20;
+    let start = with_lapic(|l| {
         // SAFETY: programming this CPU's own timer, which nothing uses yet.
         unsafe {
             l.set_timer_mode(TimerMode::OneShot);
             l.set_timer_divide(TimerDivide::Div16);
-            l.set_timer_initial(u32::MAX);
+            l.set_timer_initial(COUNT);
         }
-        crate::time::spin_ns(10_000_000);
-        // SAFETY: as above.
-        let left = unsafe { l.timer_current() };
-        // SAFETY: as above; stop the timer.
-        unsafe { l.set_timer_initial(0) };
-        u32::MAX - left
+        crate::time::now_ns()
     });
-    LAPIC_TICKS_PER_MS.store((ticks as u64 / 10).max(1), Ordering::Relaxed);
+    let limit = start + 1_000_000_000;
+    while !timer_pending() && crate::time::now_ns() < limit {
+        core::hint::spin_loop();
+    }
+    let elapsed = (crate::time::now_ns() - start).max(1);
+    let per_ms = (COUNT as u64 * 1_000_000 / elapsed).max(1);
+    LAPIC_TICKS_PER_MS.store(per_ms, Ordering::Relaxed);
+    log::info!("lapic timer: {per_ms} ticks/ms (divide by 16)");
 }
 
 /// Describes the timer for the boot log.
