@@ -9,6 +9,7 @@
 //! | 3   | `hlt` in user mode                                  | #GP       |
 //! | 4   | call into a non-executable (read-write) page       | #PF (NX)  |
 //! | 5   | unbounded recursion into the stack's guard page     | #PF       |
+//! | 6   | write to its own code page (text is R+X, W^X)       | #PF (W)   |
 //!
 //! Every fault is raised with inline assembly (or, for 5, real recursion) so
 //! that the compiler cannot reason it away as undefined behaviour.
@@ -22,13 +23,14 @@ use rt::kernel;
 
 rt::entry!(main);
 
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 7] = [
     "null write",
     "invalid opcode",
     "kernel read",
     "privileged instruction",
     "execute non-executable page",
     "stack overflow",
+    "write own code page",
 ];
 
 fn main() -> i32 {
@@ -44,6 +46,7 @@ fn main() -> i32 {
         2 => read_kernel(),
         3 => privileged(),
         4 => execute_data(),
+        6 => write_text(),
         _ => {
             let depth = recurse(0, &[0; 64]);
             rt::println!("faulter: recursion ended at depth {}", depth);
@@ -103,6 +106,23 @@ fn execute_data() {
     // execute permission. Were it executed, it runs `ret` and returns
     // normally; the C clobbers cover a call.
     unsafe { asm!("call {target}", target = in(reg) page, clobber_abi("C")) };
+}
+
+fn write_text() {
+    let target = write_text as *const () as u64;
+    // SAFETY: deliberately faults: the first byte of this function's code is
+    // read (allowed) and written back unchanged (forbidden by W^X, text is
+    // read+execute only). Were the write let through, the code would be
+    // unchanged, so nothing Rust relies on is corrupted.
+    unsafe {
+        asm!(
+            "mov {b}, byte ptr [{addr}]",
+            "mov byte ptr [{addr}], {b}",
+            addr = in(reg) target,
+            b = out(reg_byte) _,
+            options(nostack),
+        )
+    };
 }
 
 /// Recurses with a 512-byte frame until the stack runs into its guard page.
