@@ -29,6 +29,8 @@ struct State {
     expect: Vec<(String, Expect)>,
     outcome: Vec<Outcome>,
     live: usize,
+    /// Still spawning programs: an early exit must not end the solution.
+    starting: bool,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -63,6 +65,7 @@ pub fn start_solution(image: &'static [u8]) {
             .collect(),
         outcome: alloc::vec![Outcome::NotStarted; sol.programs.len()],
         live: 0,
+        starting: true,
     });
     for (i, p) in sol.programs.iter().enumerate() {
         let Some(elf) = img.get(&p.image) else {
@@ -77,6 +80,9 @@ pub fn start_solution(image: &'static [u8]) {
         if let Err(e) = spawn(i, &p.name, elf, p.priority, affinity, p.arg) {
             log::error!("program {}: cannot start: {e}", p.name);
         }
+    }
+    if let Some(s) = STATE.lock().as_mut() {
+        s.starting = false;
     }
     check_done();
 }
@@ -155,7 +161,7 @@ fn meets(expect: Expect, o: Outcome) -> bool {
 fn check_done() {
     let guard = STATE.lock();
     let Some(s) = guard.as_ref() else { return };
-    if s.live > 0 {
+    if s.live > 0 || s.starting {
         return;
     }
     if !s.exit_when_done {

@@ -230,6 +230,15 @@ pub extern "C" fn finish_switch() {
     }
 }
 
+/// The first thing a new thread runs (from `thread_start`, with its user
+/// frame on the stack): the post-switch work, then the same exit and
+/// reschedule checks as every return to user mode, so a thread killed
+/// before it ever ran never reaches user mode.
+pub extern "C" fn first_run(frame: &TrapFrame) {
+    finish_switch();
+    return_to_user(frame);
+}
+
 /// Ends the current thread. Call only from [`return_to_user`].
 fn exit_current() -> ! {
     let pc = percpu::this();

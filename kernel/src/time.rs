@@ -24,9 +24,11 @@ pub fn now_ns() -> u64 {
 }
 
 /// The TSC value at `ns` nanoseconds since boot (for TSC-deadline timers).
+/// Saturates at `u64::MAX` (a deadline that never comes) rather than wrap.
 pub fn ns_to_tsc(ns: u64) -> u64 {
     let hz = TSC_HZ.load(Ordering::Relaxed) as u128;
-    TSC_BOOT.load(Ordering::Relaxed) + ((ns as u128 * hz) / 1_000_000_000) as u64
+    let ticks = u64::try_from(ns as u128 * hz / 1_000_000_000).unwrap_or(u64::MAX);
+    TSC_BOOT.load(Ordering::Relaxed).saturating_add(ticks)
 }
 
 /// Busy-waits for `ns` nanoseconds (after calibration).

@@ -78,6 +78,10 @@ pub fn service() {
 /// all have done so. Call after the page table changed and before freeing
 /// the frames, without holding locks other CPUs might spin on.
 pub fn shootdown(d: &Domain, start: u64, pages: u64) {
+    // Order the page-table writes before reading which CPUs to notify: a CPU
+    // that joins `cpus_seen` afterwards loads CR3 after our writes and sees
+    // the new entries.
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
     let me = percpu::this();
     let flush = Flush::Range {
         asid: d.asid,

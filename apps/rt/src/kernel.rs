@@ -260,11 +260,14 @@ pub struct MemStats {
     pub quota: u64,
     /// Free physical memory in bytes.
     pub free_phys: u64,
+    /// Bytes of page tables made for this domain (counted against the quota
+    /// together with `mapped`).
+    pub tables: u64,
 }
 
 /// Asks the kernel for this domain's memory accounting.
 pub fn mem_stats() -> Result<MemStats, Error> {
-    let [mapped, quota, free_phys, _] = kcall_safe(
+    let [mapped, quota, free_phys, tables] = kcall_safe(
         abi::handles::MEMORY,
         abi::iface::MEMORY,
         abi::mem::STATS,
@@ -274,5 +277,6 @@ pub fn mem_stats() -> Result<MemStats, Error> {
         mapped,
         quota,
         free_phys,
+        tables,
     })
 }

@@ -403,7 +403,9 @@ pub mod mem {
     /// mapping made by `MAP`.
     pub const UNMAP: u16 = 2;
     /// `STATS()`: word 0 = bytes mapped by this domain, word 1 = its quota,
-    /// word 2 = free physical memory in bytes.
+    /// word 2 = free physical memory in bytes, word 3 = bytes of page tables
+    /// made for the domain. The quota limits words 0 and 3 together; page
+    /// tables stay until the domain ends.
     pub const STATS: u16 = 3;
     /// Readable.
     pub const PROT_READ: u64 = 1;

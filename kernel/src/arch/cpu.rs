@@ -75,9 +75,22 @@ pub fn enable_features() {
     }
     NX_ON.store(f.nx, Ordering::Relaxed);
     // SAFETY: WP makes the kernel honour read-only pages; the kernel never
-    // writes to its own read-only mappings.
-    unsafe { Cr0::update(|c| c.insert(Cr0Flags::WRITE_PROTECT)) };
-    let mut cr4 = Cr4Flags::PAGE_GLOBAL | Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE;
+    // writes to its own read-only mappings. EM makes every x87, MMX and SSE
+    // instruction fault: the kernel saves no FPU state on a switch, so a
+    // domain using those registers could read another's (the kernel and
+    // user programs are built soft-float and never use them).
+    unsafe {
+        Cr0::update(|c| {
+            c.insert(
+                Cr0Flags::WRITE_PROTECT
+                    | Cr0Flags::EMULATE_COPROCESSOR
+                    | Cr0Flags::MONITOR_COPROCESSOR,
+            );
+            c.remove(Cr0Flags::TASK_SWITCHED);
+        })
+    };
+    // OSFXSR and OSXSAVE stay clear, so SSE and AVX raise #UD as well.
+    let mut cr4 = Cr4Flags::PAGE_GLOBAL;
     if f.smep {
         cr4 |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
     }

@@ -114,8 +114,12 @@ trap_common:
     jz 1f
     swapgs
 1:  PUSH_GPRS
+    /* Interrupt gates clear IF and TF but keep AC and DF from the
+       interrupted code: start from a clean RFLAGS so a user-set AC cannot
+       switch SMAP off in the kernel. */
+    pushq $2
+    popfq
     mov %rsp, %rdi
-    cld
     call {dispatch}
     .global trap_return
 trap_return:

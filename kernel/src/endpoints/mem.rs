@@ -6,11 +6,18 @@ use abi::{Error, MSG_WORDS, mem as m};
 
 pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
     match method {
-        m::MAP => caller
-            .space
-            .lock()
-            .map_anon(w[0], w[1], w[2])
-            .map(Reply::word),
+        m::MAP => {
+            let result = caller.space.lock().map_anon(w[0], w[1], w[2]);
+            result.map(Reply::word).map_err(|f| {
+                if !f.frames.is_empty() {
+                    // The pages were visible for a moment, so another thread
+                    // of the domain may have cached them: as for `UNMAP`.
+                    crate::tlb::shootdown(caller, f.start, f.frames.len() as u64);
+                    f.frames.into_iter().for_each(crate::mm::free_frame);
+                }
+                f.error
+            })
+        }
         m::UNMAP => {
             let frames = caller.space.lock().unmap_anon(w[0], w[1])?;
             // Other CPUs may still cache the old translations: shoot them
@@ -31,7 +38,7 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
                     space.anon_bytes,
                     space.quota,
                     free as u64 * abi::PAGE_SIZE,
-                    0,
+                    space.table_bytes,
                 ],
             })
         }

@@ -10,7 +10,7 @@ use super::{Frames, Hhdm, KERNEL_PT, hw, phys_to_virt};
 use abi::Error;
 use abi::mem::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use alloc::vec::Vec;
-use kcore::paging::{MapFlags, PageTable};
+use kcore::paging::{FrameSource, MapFlags, PageTable};
 use kcore::region::{Region, RegionKind, RegionMap};
 
 const PAGE: u64 = abi::PAGE_SIZE;
@@ -25,8 +25,47 @@ pub struct AddressSpace {
     pub regions: RegionMap,
     /// Bytes of anonymous memory mapped (counted against `quota`).
     pub anon_bytes: u64,
-    /// Limit for `anon_bytes`.
+    /// Bytes of page tables made for this space's lower half.
+    pub table_bytes: u64,
+    /// Limit for `anon_bytes + table_bytes`.
     pub quota: u64,
+}
+
+/// A `MAP` that failed. If it got as far as mapping pages, `frames` holds
+/// them: another CPU running the domain may have cached their translations,
+/// so they may be freed only after a TLB shootdown of the range at `start`.
+pub struct MapFailure {
+    /// What to return to the caller.
+    pub error: Error,
+    /// Frames to free after the shootdown.
+    pub frames: Vec<u64>,
+    /// Start of the range they were mapped at.
+    pub start: u64,
+}
+
+impl From<Error> for MapFailure {
+    fn from(error: Error) -> MapFailure {
+        MapFailure {
+            error,
+            frames: Vec::new(),
+            start: 0,
+        }
+    }
+}
+
+/// Allocates page-table frames and counts them.
+struct CountingFrames<'a>(&'a mut u64);
+
+impl FrameSource for CountingFrames<'_> {
+    fn alloc_frame(&mut self) -> Option<u64> {
+        let pa = super::alloc_frame()?;
+        *self.0 += PAGE;
+        Some(pa)
+    }
+    fn free_frame(&mut self, pa: u64) {
+        *self.0 = self.0.saturating_sub(PAGE);
+        super::free_frame(pa);
+    }
 }
 
 fn prot_flags(prot: u64) -> MapFlags {
@@ -69,8 +108,14 @@ impl AddressSpace {
             pt,
             regions: RegionMap::new(),
             anon_bytes: 0,
+            table_bytes: 0,
             quota: DEFAULT_QUOTA,
         })
+    }
+
+    /// What counts against the quota.
+    pub fn charged(&self) -> u64 {
+        self.anon_bytes.saturating_add(self.table_bytes)
     }
 
     /// Physical address of the PML4.
@@ -78,15 +123,19 @@ impl AddressSpace {
         self.pt.root()
     }
 
-    /// Maps `pages` fresh zeroed frames at `va`; on failure undoes its own work.
-    fn map_fresh(&mut self, va: u64, pages: u64, flags: MapFlags) -> Result<(), Error> {
+    /// Maps `pages` fresh zeroed frames at `va`. On failure it removes what
+    /// it mapped and returns those frames: the caller frees them, after a TLB
+    /// shootdown if other threads of the domain may run. Page-table frames
+    /// it needs are counted in `table_bytes`.
+    fn map_fresh(&mut self, va: u64, pages: u64, flags: MapFlags) -> Result<(), (Error, Vec<u64>)> {
+        let mut tables = CountingFrames(&mut self.table_bytes);
         for i in 0..pages {
             let res = match super::alloc_frame() {
                 None => Err(Error::NoMemory),
                 Some(pa) => {
                     // SAFETY: this address space's own table; `va` lies in a
                     // region just reserved for it, so nothing else maps there.
-                    unsafe { self.pt.map(&Hhdm, &mut Frames, va + i * PAGE, pa, flags) }.map_err(
+                    unsafe { self.pt.map(&Hhdm, &mut tables, va + i * PAGE, pa, flags) }.map_err(
                         |_| {
                             super::free_frame(pa);
                             Error::NoMemory
@@ -95,16 +144,26 @@ impl AddressSpace {
                 }
             };
             if let Err(e) = res {
+                let mut frames = Vec::new();
                 for j in 0..i {
                     // SAFETY: undoing the mappings made above.
                     if let Ok(pa) = unsafe { self.pt.unmap(&Hhdm, va + j * PAGE) } {
-                        super::free_frame(pa);
+                        frames.push(pa);
                     }
                 }
-                return Err(e);
+                return Err((e, frames));
             }
         }
         Ok(())
+    }
+
+    /// [`Self::map_fresh`] for a domain none of whose threads runs yet: no
+    /// TLB can hold the pages, so failed frames are freed at once.
+    fn map_fresh_unstarted(&mut self, va: u64, pages: u64, flags: MapFlags) -> Result<(), Error> {
+        self.map_fresh(va, pages, flags).map_err(|(e, frames)| {
+            frames.into_iter().for_each(super::free_frame);
+            e
+        })
     }
 
     /// Loads a static ELF program; returns its entry point.
@@ -125,7 +184,7 @@ impl AddressSpace {
             self.regions
                 .insert(region)
                 .map_err(|e| LoadError::Map(e.to_abi()))?;
-            self.map_fresh(start, (end - start) / PAGE, prot_flags(prot))
+            self.map_fresh_unstarted(start, (end - start) / PAGE, prot_flags(prot))
                 .map_err(LoadError::Map)?;
             // Copy file bytes page by page through the direct map.
             let data = &elf[seg.file_offset as usize..(seg.file_offset + seg.file_size) as usize];
@@ -173,7 +232,7 @@ impl AddressSpace {
                 prot: rw,
             })
             .map_err(|e| e.to_abi())?;
-        self.map_fresh(
+        self.map_fresh_unstarted(
             base,
             abi::USER_STACK_SIZE / PAGE,
             prot_flags(PROT_READ | PROT_WRITE),
@@ -182,33 +241,34 @@ impl AddressSpace {
     }
 
     /// `mem::MAP`: validates exactly as the ABI documents, then maps zeroed
-    /// anonymous memory.
-    pub fn map_anon(&mut self, addr: u64, len: u64, prot: u64) -> Result<u64, Error> {
+    /// anonymous memory. The quota covers the memory and the page tables
+    /// the domain has caused to exist.
+    pub fn map_anon(&mut self, addr: u64, len: u64, prot: u64) -> Result<u64, MapFailure> {
         if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
-            return Err(Error::InvalidArgument);
+            return Err(Error::InvalidArgument.into());
         }
         if prot & PROT_WRITE != 0 && prot & PROT_EXEC != 0 {
-            return Err(Error::InvalidArgument);
+            return Err(Error::InvalidArgument.into());
         }
         if len == 0 {
-            return Err(Error::InvalidArgument);
+            return Err(Error::InvalidArgument.into());
         }
         if !addr.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
-            return Err(Error::Misaligned);
+            return Err(Error::Misaligned.into());
         }
         if addr != 0 {
             let end = addr.checked_add(len).ok_or(Error::BadAddress)?;
             if addr < abi::USER_BASE || end > abi::USER_TOP {
-                return Err(Error::BadAddress);
+                return Err(Error::BadAddress.into());
             }
         }
-        if self.anon_bytes.saturating_add(len) > self.quota {
-            return Err(Error::QuotaExceeded);
+        if self.charged().saturating_add(len) > self.quota {
+            return Err(Error::QuotaExceeded.into());
         }
         let start = if addr == 0 {
             self.regions
                 .find_free(len, abi::MMAP_BASE)
-                .map_err(|e| e.to_abi())?
+                .map_err(|e| MapFailure::from(e.to_abi()))?
         } else {
             addr
         };
@@ -218,10 +278,16 @@ impl AddressSpace {
             kind: RegionKind::Anonymous,
             prot: prot as u8,
         };
-        self.regions.insert(region).map_err(|e| e.to_abi())?;
-        if let Err(e) = self.map_fresh(start, len / PAGE, prot_flags(prot)) {
+        self.regions
+            .insert(region)
+            .map_err(|e| MapFailure::from(e.to_abi()))?;
+        if let Err((error, frames)) = self.map_fresh(start, len / PAGE, prot_flags(prot)) {
             let _ = self.regions.remove_anonymous(start, len);
-            return Err(e);
+            return Err(MapFailure {
+                error,
+                frames,
+                start,
+            });
         }
         self.anon_bytes += len;
         Ok(start)
@@ -326,5 +392,6 @@ impl AddressSpace {
         super::free_frame(self.pt.root());
         self.regions = RegionMap::new();
         self.anon_bytes = 0;
+        self.table_bytes = 0;
     }
 }

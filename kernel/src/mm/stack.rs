@@ -38,17 +38,25 @@ impl KernelStack {
         }
         let base = STACK_AREA + pool.next_slot * SLOT + (SLOT - STACK_SIZE);
         let mut pt = KERNEL_PT.lock();
-        let mut mapped = 0;
-        while mapped < STACK_SIZE {
+        // Pages an earlier, failed attempt mapped in this slot are kept and
+        // reused, so running out of memory half-way leaks nothing and does
+        // not block the slot for later attempts.
+        let mut offset = 0;
+        while offset < STACK_SIZE {
+            let va = base + offset;
+            offset += 4096;
+            // SAFETY: reading the kernel table under its lock.
+            if unsafe { pt.translate(&Hhdm, va) }.is_some() {
+                continue;
+            }
             let pa = super::alloc_frame()?;
             let flags = super::hw(MapFlags::WRITABLE | MapFlags::GLOBAL);
-            // SAFETY: the slot is fresh kernel address space in a shared
-            // PML4 slot; only this function maps into the stack area.
-            if unsafe { pt.map(&Hhdm, &mut Frames, base + mapped, pa, flags) }.is_err() {
+            // SAFETY: the slot is kernel address space in a shared PML4 slot
+            // that only this function maps into, and `va` is not mapped yet.
+            if unsafe { pt.map(&Hhdm, &mut Frames, va, pa, flags) }.is_err() {
                 super::free_frame(pa);
                 return None;
             }
-            mapped += 4096;
         }
         pool.next_slot += 1;
         Some(KernelStack {

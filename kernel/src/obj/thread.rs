@@ -85,11 +85,12 @@ core::arch::global_asm!(
     .section .text.thread_start, "ax"
     .global thread_start
 thread_start:
-    call {finish}
+    mov %rsp, %rdi
+    call {first_run}
     jmp trap_return
     .text
 "#,
-    finish = sym crate::sched::finish_switch,
+    first_run = sym crate::sched::first_run,
     options(att_syntax)
 );
 

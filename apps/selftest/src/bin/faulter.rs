@@ -10,6 +10,13 @@
 //! | 4   | call into a non-executable (read-write) page       | #PF (NX)  |
 //! | 5   | unbounded recursion into the stack's guard page     | #PF       |
 //! | 6   | write to its own code page (text is R+X, W^X)       | #PF (W)   |
+//! | 7   | an SSE instruction (`xorps`)                        | #UD       |
+//! | 8   | an MMX instruction (`pxor mm0, mm0`)                | #UD       |
+//! | 9   | an x87 instruction (`fldz`)                         | #NM       |
+//!
+//! Kinds 7-9 guard a confidentiality promise: the kernel saves no vector or
+//! x87 state on a context switch, so those registers must be unusable, or
+//! one domain could read what another left in them.
 //!
 //! Every fault is raised with inline assembly (or, for 5, real recursion) so
 //! that the compiler cannot reason it away as undefined behaviour.
@@ -23,7 +30,7 @@ use rt::kernel;
 
 rt::entry!(main);
 
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 10] = [
     "null write",
     "invalid opcode",
     "kernel read",
@@ -31,6 +38,9 @@ const KINDS: [&str; 7] = [
     "execute non-executable page",
     "stack overflow",
     "write own code page",
+    "SSE instruction",
+    "MMX instruction",
+    "x87 instruction",
 ];
 
 fn main() -> i32 {
@@ -47,6 +57,9 @@ fn main() -> i32 {
         3 => privileged(),
         4 => execute_data(),
         6 => write_text(),
+        7 => sse(),
+        8 => mmx(),
+        9 => x87(),
         _ => {
             let depth = recurse(0, &[0; 64]);
             rt::println!("faulter: recursion ended at depth {}", depth);
@@ -62,6 +75,23 @@ fn write_null() {
     unsafe {
         asm!("mov qword ptr [{addr}], {val}", addr = in(reg) 0u64, val = in(reg) 0xdeadu64, options(nostack))
     };
+}
+
+fn sse() {
+    // SAFETY: deliberately faults; had it run, it would only clear xmm0,
+    // which this soft-float program never uses.
+    unsafe { asm!("xorps xmm0, xmm0", out("xmm0") _, options(nostack, nomem)) };
+}
+
+fn mmx() {
+    // SAFETY: deliberately faults; had it run, it would only clear mm0.
+    unsafe { asm!("pxor mm0, mm0", out("mm0") _, options(nostack, nomem)) };
+}
+
+fn x87() {
+    // SAFETY: deliberately faults; had it run, it would push 0.0 on the x87
+    // stack, which nothing else uses; `fstp` pops it again.
+    unsafe { asm!("fldz", "fstp st(0)", options(nostack, nomem)) };
 }
 
 fn invalid_opcode() {
