@@ -182,18 +182,8 @@ impl PageTable {
         pa: u64,
         flags: MapFlags,
     ) -> Result<(), MapError> {
-        check_addrs(va, pa, PAGE_4K)?;
         // SAFETY: forwarded from this function's contract.
-        let table = unsafe { self.walk_create(mem, fs, va, 1, flags)? };
-        let idx = index(va, 1);
-        // SAFETY: `table` is a page table reachable through `mem`; idx < 512.
-        unsafe {
-            if read_entry(mem, table, idx) & PRESENT != 0 {
-                return Err(MapError::AlreadyMapped);
-            }
-            write_entry(mem, table, idx, pa | leaf_bits(flags));
-        }
-        Ok(())
+        unsafe { self.map_leaf(mem, fs, va, pa, flags, 1) }
     }
 
     /// Maps the 2 MiB page at `va` to the 2 MiB-aligned frames at `pa`.
@@ -209,18 +199,43 @@ impl PageTable {
         pa: u64,
         flags: MapFlags,
     ) -> Result<(), MapError> {
-        check_addrs(va, pa, PAGE_2M)?;
         // SAFETY: forwarded from this function's contract.
-        let table = unsafe { self.walk_create(mem, fs, va, 2, flags)? };
-        let idx = index(va, 2);
-        // SAFETY: `table` is a page directory reachable through `mem`; idx < 512.
+        unsafe { self.map_leaf(mem, fs, va, pa, flags, 2) }
+    }
+
+    /// Maps a leaf at `level` (1: 4 KiB page, 2: 2 MiB page).
+    ///
+    /// # Safety
+    ///
+    /// As for [`PageTable::map`].
+    unsafe fn map_leaf(
+        &mut self,
+        mem: &impl PhysMem,
+        fs: &mut impl FrameSource,
+        va: u64,
+        pa: u64,
+        flags: MapFlags,
+        level: u32,
+    ) -> Result<(), MapError> {
+        let (size, huge) = if level == 2 {
+            (PAGE_2M, HUGE)
+        } else {
+            (PAGE_4K, 0)
+        };
+        check_addrs(va, pa, size)?;
+        // SAFETY: forwarded from this function's contract.
+        let table = unsafe { self.walk_create(mem, fs, va, level, flags)? };
+        let idx = index(va, level);
+        // SAFETY: `table` is a table at `level` reachable through `mem`;
+        // idx < 512.
         unsafe {
-            // A page table below (even an empty one) counts as mapped: its
-            // frame would leak if overwritten.
+            // A present entry counts as mapped, also a page table below a
+            // 2 MiB slot (even an empty one): its frame would leak if
+            // overwritten.
             if read_entry(mem, table, idx) & PRESENT != 0 {
                 return Err(MapError::AlreadyMapped);
             }
-            write_entry(mem, table, idx, pa | leaf_bits(flags) | HUGE);
+            write_entry(mem, table, idx, pa | leaf_bits(flags) | huge);
         }
         Ok(())
     }
