@@ -14,6 +14,8 @@
 //!    (The threads wait to be released rather than end after one nap: one
 //!    that ended early would free its slot, and the count would depend on
 //!    timing.)
+//!    With a program argument N > 0, the memory is held N ms before it is
+//!    unmapped, so that several hogs hold theirs at once.
 //! 3. The kernel still answers: `time::NOW` and a log line,
 //!    `hog: kernel still answers`.
 //!
@@ -173,6 +175,14 @@ fn exhaust_memory() -> bool {
                 return false;
             }
         }
+    }
+
+    // With an argument, keep the memory for that many milliseconds before
+    // giving it back, so that several hogs hold theirs at the same time and
+    // really run the machine out of memory (policies/tests/oom.toml).
+    let hold_ms = rt::arg();
+    if hold_ms > 0 {
+        kernel::sleep_ns(hold_ms.saturating_mul(1_000_000));
     }
 
     let start = kernel::now_ns();
