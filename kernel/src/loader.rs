@@ -6,7 +6,7 @@
 
 use crate::arch::trap::TrapFrame;
 use crate::obj::domain::{Domain, End};
-use crate::obj::thread::Thread;
+use crate::obj::thread::{Thread, ThreadRef};
 use crate::percpu;
 use crate::sched;
 use alloc::string::String;
@@ -67,6 +67,10 @@ pub fn start_solution(image: &'static [u8]) {
         live: 0,
         starting: true,
     });
+    // Create every domain first, then the channels between them, and only
+    // then start anything, so no program runs before its channels exist.
+    let mut planned = [0u32; smp::cpuset::MAX_CPUS];
+    let mut ready: Vec<(usize, Arc<Domain>, ThreadRef)> = Vec::new();
     for (i, p) in sol.programs.iter().enumerate() {
         let Some(elf) = img.get(&p.image) else {
             log::error!(
@@ -77,9 +81,51 @@ pub fn start_solution(image: &'static [u8]) {
             continue;
         };
         let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
-        if let Err(e) = spawn(i, &p.name, elf, p.priority, affinity, p.arg) {
-            log::error!("program {}: cannot start: {e}", p.name);
+        match prepare(i, &p.name, elf, p.priority, affinity, p.arg, &mut planned) {
+            Ok((d, t)) => ready.push((i, d, t)),
+            Err(e) => log::error!("program {}: cannot start: {e}", p.name),
         }
+    }
+    for ch in &sol.channels {
+        let find = |name: &str| {
+            ready
+                .iter()
+                .find(|(_, d, _)| d.name == name)
+                .map(|(_, d, _)| d)
+        };
+        match (find(&ch.client), find(&ch.server)) {
+            (Some(client), Some(server)) => match client.connect(&ch.name, server) {
+                Ok(h) => log::info!(
+                    "channel {}: {} -> {} (handle {:#x})",
+                    ch.name,
+                    ch.client,
+                    ch.server,
+                    h.0
+                ),
+                Err(e) => log::error!("channel {}: {} -> {}: {e}", ch.name, ch.client, ch.server),
+            },
+            _ => log::error!(
+                "channel {}: {} -> {}: a domain did not start",
+                ch.name,
+                ch.client,
+                ch.server
+            ),
+        }
+    }
+    for (program, d, t) in ready {
+        DOMAINS.lock().push(d.clone());
+        if let Some(s) = STATE.lock().as_mut() {
+            s.outcome[program] = Outcome::Running;
+            s.live += 1;
+        }
+        log::info!(
+            "domain {} started on cpu {} (id {}, priority {})",
+            d.name,
+            t.cpu,
+            d.id,
+            t.priority
+        );
+        sched::start(&t);
     }
     if let Some(s) = STATE.lock().as_mut() {
         s.starting = false;
@@ -87,14 +133,18 @@ pub fn start_solution(image: &'static [u8]) {
     check_done();
 }
 
-fn spawn(
+/// Creates a domain with its image, stack and main thread, not yet started.
+/// `planned` counts threads placed on each CPU but not started, so that
+/// programs spread over CPUs before any of them runs.
+fn prepare(
     program: usize,
     name: &str,
     elf: &[u8],
     priority: u8,
     affinity: smp::cpuset::CpuSet,
     arg: u64,
-) -> Result<(), String> {
+    planned: &mut [u32; smp::cpuset::MAX_CPUS],
+) -> Result<(Arc<Domain>, ThreadRef), String> {
     use alloc::format;
     let d = Domain::new(name, priority, affinity, program).ok_or("out of memory")?;
     let (entry, stack) = {
@@ -103,21 +153,18 @@ fn spawn(
         let stack = space.map_main_stack().map_err(|e| format!("stack: {e}"))?;
         (entry, stack)
     };
-    let cpu = crate::endpoints::pick_cpu(&d);
+    let online = percpu::online().min(smp::cpuset::MAX_CPUS);
+    let mut loads = [0u32; smp::cpuset::MAX_CPUS];
+    for (i, l) in loads.iter_mut().enumerate().take(online) {
+        let running = percpu::get(i).map_or(0, |pc| pc.sched.lock().runnable() as u32);
+        *l = running + planned[i];
+    }
+    let cpu = smp::cpuset::pick_cpu(d.affinity, &loads[..online]).unwrap_or(0);
+    planned[cpu] += 1;
     let frame = TrapFrame::new_user(entry, stack, arg, d.id);
     let t = Thread::new_user(d.clone(), priority, cpu, frame).ok_or("out of memory")?;
     d.threads.lock().push(t.clone());
-    DOMAINS.lock().push(d.clone());
-    if let Some(s) = STATE.lock().as_mut() {
-        s.outcome[program] = Outcome::Running;
-        s.live += 1;
-    }
-    log::info!(
-        "domain {name} started on cpu {cpu} (id {}, priority {priority})",
-        d.id
-    );
-    sched::start(&t);
-    Ok(())
+    Ok((d, t))
 }
 
 /// Called by the scheduler's reaper when the last thread of `d` is gone.

@@ -244,6 +244,7 @@ fn exit_current() -> ! {
     let pc = percpu::this();
     {
         let cur = pc.current();
+        crate::obj::endpoint::thread_exiting(&cur);
         let mut s = pc.sched.lock();
         cur.set_state(State::Dead);
         s.remove(&cur);
@@ -263,6 +264,24 @@ pub fn return_to_user(frame: &TrapFrame) {
         if !pc.need_resched.load(Ordering::Acquire) {
             return;
         }
+        preempt_if_due();
+    }
+}
+
+/// Acts on a pending reschedule request: switches only if the scheduler
+/// says the current thread should give way (a higher priority is waiting,
+/// or its slice is over and an equal priority is waiting, or the CPU is
+/// idle). A request can be stale by the time it is seen, for example an IPI
+/// sent while this CPU was still idle, and must not make a running thread
+/// yield to an equal-priority one before its slice ends.
+fn preempt_if_due() {
+    let pc = percpu::this();
+    pc.need_resched.store(false, Ordering::Relaxed);
+    let due = {
+        let s = pc.sched.lock();
+        pc.current().is_idle() || s.should_preempt(now_ns())
+    };
+    if due {
         reschedule(false);
     }
 }
@@ -291,6 +310,11 @@ pub fn timer_tick() {
 /// reason.
 pub fn kill_domain(d: &Arc<Domain>, end: End) {
     d.set_end(end);
+    // Callers waiting on a dying server get `PeerGone` now, not at teardown.
+    let inbox = d.inbox.lock().clone();
+    if let Some(ep) = inbox {
+        ep.kill();
+    }
     let threads = d.threads.lock().clone();
     for t in threads {
         t.kill.store(true, Ordering::Release);

@@ -10,8 +10,9 @@
 use crate::arch::trap::TrapFrame;
 use crate::endpoints;
 use crate::obj::domain::{Domain, KObject};
+use crate::obj::endpoint;
 use crate::sched;
-use abi::{Error, Handle, MSG_WORDS, Syscall, Tag, rights};
+use abi::{Error, Handle, MSG_WORDS, Message, Syscall, Tag, rights};
 use alloc::sync::Arc;
 
 /// What a successful syscall returns in registers.
@@ -21,6 +22,8 @@ pub struct Reply {
     pub tag: u64,
     /// Words returned in `rdx`, `r10`, `r8`, `r9`.
     pub words: [u64; MSG_WORDS],
+    /// Badge returned in `rdi` (`Recv` only).
+    pub badge: Option<u64>,
 }
 
 impl Reply {
@@ -29,6 +32,7 @@ impl Reply {
         Reply {
             tag: 0,
             words: [w, 0, 0, 0],
+            badge: None,
         }
     }
     /// An empty reply.
@@ -53,6 +57,9 @@ pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
             frame.r10 = r.words[1];
             frame.r8 = r.words[2];
             frame.r9 = r.words[3];
+            if let Some(b) = r.badge {
+                frame.rdi = b;
+            }
         }
         Err(e) => frame.rax = e.code(),
     }
@@ -82,24 +89,43 @@ fn call(frame: &TrapFrame) -> Result<Reply, Error> {
     if !r.contains(rights::CALL) {
         return Err(Error::NoRights);
     }
+    // Only register messages so far: out-of-line parts come with the
+    // security module. `REPLY_RECV` means nothing on a Call.
+    if tag.has(Tag::OOL) || tag.has(Tag::REPLY_RECV) {
+        return Err(Error::BadTag);
+    }
     match obj {
         KObject::Kernel(service) => {
-            // Kernel endpoints take register-only messages.
-            if tag.has(Tag::OOL) || tag.has(Tag::REPLY_RECV) {
-                return Err(Error::BadTag);
-            }
             if tag.interface() != service.interface() {
                 return Err(Error::BadInterface);
             }
             endpoints::call(&domain, service, tag.method(), words(frame))
+        }
+        KObject::Endpoint { ep, badge } => {
+            if tag.interface() < abi::iface::FIRST_USER {
+                return Err(Error::BadInterface);
+            }
+            drop(domain);
+            let me = sched::current();
+            let reply = endpoint::call(&me, &ep, badge, Message::new(tag, words(frame)))?;
+            Ok(Reply {
+                tag: reply.tag.raw(),
+                words: reply.words,
+                badge: None,
+            })
         }
     }
 }
 
 fn recv(frame: &TrapFrame) -> Result<Reply, Error> {
     let handle = Handle::decode(frame.rdi)?;
+    receive_on(handle)
+}
+
+fn receive_on(handle: Handle) -> Result<Reply, Error> {
     let domain = caller_domain();
     let (obj, r) = domain.lookup(handle)?;
+    drop(domain);
     if !r.contains(rights::RECV) {
         return Err(Error::NoRights);
     }
@@ -107,12 +133,37 @@ fn recv(frame: &TrapFrame) -> Result<Reply, Error> {
         // Kernel endpoints are served by the kernel; no handle to one carries
         // RECV, so this arm is reached only if that invariant breaks.
         KObject::Kernel(_) => Err(Error::NoRights),
+        KObject::Endpoint { ep, .. } => {
+            let me = sched::current();
+            let (msg, badge) = endpoint::recv(&me, &ep)?;
+            Ok(Reply {
+                tag: msg.tag.raw(),
+                words: msg.words,
+                badge: Some(badge),
+            })
+        }
     }
 }
 
 fn reply(frame: &TrapFrame) -> Result<Reply, Error> {
-    Tag::decode(frame.rsi)?;
-    // Inter-domain IPC is not there yet, so no thread ever has a caller
-    // waiting for its reply.
-    Err(Error::NoCaller)
+    let tag = Tag::decode(frame.rsi)?;
+    if tag.has(Tag::OOL) {
+        return Err(Error::BadTag);
+    }
+    let me = sched::current();
+    // Clear the receive flag: the reply itself carries only the message.
+    let msg = Message::new(Tag::new(tag.interface(), tag.method()), words(frame));
+    let replied = endpoint::reply(&me, msg);
+    drop(me);
+    if !tag.has(Tag::REPLY_RECV) {
+        return replied.map(|()| Reply::empty());
+    }
+    // Reply-then-receive: a server loop starts with no caller, and a caller
+    // that has gone is the caller's problem, so neither stops the receive.
+    match replied {
+        Ok(()) | Err(Error::NoCaller) | Err(Error::PeerGone) => {
+            receive_on(Handle::decode(frame.rdi)?)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -1,5 +1,5 @@
-//! Writing the boot image: the encoded solution plus one ELF per program
-//! image, packed with [`kcore::bootimage::build_image`] (the same code the
+//! Writing the boot image: the encoded solution (programs and channels) plus
+//! one ELF per program image, packed with [`kcore::bootimage::build_image`] (the same code the
 //! kernel's parser is tested against).
 //!
 //! The archive holds the entry `solution` first, then one entry per distinct
@@ -64,11 +64,13 @@ pub fn summary(file: &SolutionFile, image: &Path, ws: &Workspace) -> String {
     let s = &file.solution;
     let size = std::fs::metadata(image).map(|m| m.len()).unwrap_or(0);
     let mut out = format!(
-        "solution `{}` ({}): {} program(s), {} image(s), exit when done: {}\nimage {} ({} KiB)\n",
+        "solution `{}` ({}): {} program(s), {} image(s), {} channel(s), exit when done: {}\n\
+         image {} ({} KiB)\n",
         s.name,
         ws.show(&file.path),
         s.programs.len(),
         file.images().len(),
+        s.channels.len(),
         if s.exit_when_done { "yes" } else { "no" },
         ws.show(image),
         size.div_ceil(1024),
@@ -91,6 +93,15 @@ pub fn summary(file: &SolutionFile, image: &Path, ws: &Workspace) -> String {
             cpus(p.affinity),
             expect
         ));
+    }
+    if !s.channels.is_empty() {
+        out.push_str(&format!(
+            "  {:<24} {:<24} {}\n",
+            "channel", "client", "server"
+        ));
+        for c in &s.channels {
+            out.push_str(&format!("  {:<24} {:<24} {}\n", c.name, c.client, c.server));
+        }
     }
     out
 }
@@ -127,7 +138,8 @@ mod tests {
         let file = SolutionFile::parse(
             Path::new("s.toml"),
             "[solution]\nname = \"s\"\n[[program]]\nname = \"h\"\nimage = \"hello\"\ninstances = 2\n\
-             [[program]]\nname = \"sp\"\nimage = \"spinner\"\ncpus = [0, 2]\n",
+             [[program]]\nname = \"sp\"\nimage = \"spinner\"\ncpus = [0, 2]\n\
+             [[channel]]\nname = \"spin-chan\"\nclient = \"h\"\nserver = \"sp\"\n",
         )
         .unwrap();
         let out = dir.join("out/s.img");
@@ -140,6 +152,15 @@ mod tests {
         let decoded =
             kcore::bootimage::Solution::decode(image.get(SOLUTION_ENTRY).unwrap()).unwrap();
         assert_eq!(decoded, file.solution);
+        let chans: Vec<_> = decoded
+            .channels
+            .iter()
+            .map(|c| (c.name.as_str(), c.client.as_str(), c.server.as_str()))
+            .collect();
+        assert_eq!(
+            chans,
+            [("spin-chan", "h-1", "sp"), ("spin-chan", "h-2", "sp")]
+        );
         let ws = Workspace {
             root: dir.clone(),
             target_dir: dir.join("target"),
@@ -150,6 +171,12 @@ mod tests {
         let text = summary(&file, &out, &ws);
         assert!(text.contains("image out/s.img"), "{text}");
         assert!(text.contains("h-2") && text.contains("0,2"), "{text}");
+        assert!(text.contains("2 channel(s)"), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().eq(["spin-chan", "h-2", "sp"])),
+            "{text}"
+        );
 
         // A missing image is a clear error, and a non-ELF file too.
         let mut missing = artifacts.clone();

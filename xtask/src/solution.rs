@@ -20,6 +20,12 @@
 //! arg = 0                     # u64 in rdi (an integer >= 0, or a string such as "0xffff0000")
 //! expect = "exit 0"           # "exit N", "fault" or "any"
 //!
+//! [[channel]]                 # a static IPC channel, set up before the programs start
+//! name = "echo"               # what the client looks it up by: [a-z0-9_-], at most 24 chars,
+//!                             # unique among the channels of one client
+//! client = "hello"            # a domain ("hello-2") or a program name (every instance of it)
+//! server = "echo"             # exactly one domain: a single-instance program or "echo-1"
+//!
 //! [test]                      # makes the file a QEMU scenario for `cargo xtask test`
 //! description = "..."
 //! timeout_secs = 60
@@ -34,13 +40,21 @@
 //! A CPU pin becomes an affinity mask with bit `cpu` set; the kernel takes the
 //! bit index modulo the number of CPUs online, so a scenario written for four
 //! CPUs still runs with one.
+//!
+//! A channel end names domains after instance expansion. A name stands for
+//! every domain whose name it is or whose `[[program]]` it names, so with
+//! `instances = 3`, `client = "hello"` gives three channels (from `hello-1`,
+//! `hello-2` and `hello-3`), while `client = "hello-2"` gives one. The server
+//! must come to exactly one domain, and a domain can have no channel to
+//! itself.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use kcore::bootimage::{
-    Expect, MAX_PRIORITY, MIN_PRIORITY, NAME_LEN, ProgramSpec, SOLUTION_ENTRY, Solution,
+    CHANNEL_NAME_LEN, ChannelSpec, Expect, MAX_CHANNELS, MAX_PRIORITY, MIN_PRIORITY, NAME_LEN,
+    ProgramSpec, SOLUTION_ENTRY, Solution,
 };
 use serde::Deserialize;
 
@@ -116,6 +130,8 @@ struct RawFile {
     solution: RawSolution,
     #[serde(default)]
     program: Vec<RawProgram>,
+    #[serde(default)]
+    channel: Vec<RawChannel>,
     test: Option<RawTest>,
 }
 
@@ -138,6 +154,14 @@ struct RawProgram {
     instances: Option<i64>,
     arg: Option<toml::Value>,
     expect: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    name: String,
+    client: String,
+    server: String,
 }
 
 #[derive(Deserialize)]
@@ -252,6 +276,8 @@ fn convert_solution(raw: &RawFile) -> Result<Solution, String> {
         ));
     }
     let mut programs: Vec<ProgramSpec> = Vec::new();
+    // The `[[program]]` name each domain came from, by domain index.
+    let mut origin: Vec<&str> = Vec::new();
     for p in &raw.program {
         for spec in expand_program(p).map_err(|e| format!("program `{}`: {e}", p.name))? {
             if programs.iter().any(|q| q.name == spec.name) {
@@ -261,13 +287,127 @@ fn convert_solution(raw: &RawFile) -> Result<Solution, String> {
                 ));
             }
             programs.push(spec);
+            origin.push(&p.name);
+        }
+    }
+    let mut channels: Vec<ChannelSpec> = Vec::new();
+    for c in &raw.channel {
+        let context = format!(
+            "channel `{}` (client `{}`, server `{}`)",
+            c.name, c.client, c.server
+        );
+        for spec in expand_channel(c, &programs, &origin).map_err(|e| format!("{context}: {e}"))? {
+            if channels
+                .iter()
+                .any(|d| d.client == spec.client && d.name == spec.name)
+            {
+                return Err(format!(
+                    "{context}: domain `{}` already has a channel named `{}` (channel names \
+                     are unique per client)",
+                    spec.client, spec.name
+                ));
+            }
+            channels.push(spec);
+            if channels.len() > MAX_CHANNELS {
+                return Err(format!(
+                    "more than {MAX_CHANNELS} channels after expanding program-name clients"
+                ));
+            }
         }
     }
     Ok(Solution {
         name: name.clone(),
         exit_when_done: raw.solution.exit_when_done,
         programs,
+        channels,
     })
+}
+
+/// The domains a channel end names: every domain called `end`, and every
+/// instance of a `[[program]]` called `end`, in domain order.
+fn resolve<'a>(end: &str, programs: &'a [ProgramSpec], origin: &[&str]) -> Vec<&'a str> {
+    programs
+        .iter()
+        .zip(origin)
+        .filter(|(p, o)| p.name == end || **o == end)
+        .map(|(p, _)| p.name.as_str())
+        .collect()
+}
+
+/// One `[[channel]]` table, a program-name client expanded to one channel
+/// per instance.
+fn expand_channel(
+    c: &RawChannel,
+    programs: &[ProgramSpec],
+    origin: &[&str],
+) -> Result<Vec<ChannelSpec>, String> {
+    if !is_label(&c.name) || c.name.len() > CHANNEL_NAME_LEN {
+        return Err(format!(
+            "name must be 1 to {CHANNEL_NAME_LEN} characters of [a-z0-9_-]"
+        ));
+    }
+    let known = || {
+        if programs.is_empty() {
+            "the solution has no programs".to_string()
+        } else {
+            format!(
+                "domains: {}",
+                programs
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
+    let clients = resolve(&c.client, programs, origin);
+    if clients.is_empty() {
+        return Err(format!(
+            "client `{}` is neither a domain nor a program ({})",
+            c.client,
+            known()
+        ));
+    }
+    let server = match resolve(&c.server, programs, origin).as_slice() {
+        [] => {
+            return Err(format!(
+                "server `{}` is neither a domain nor a program ({})",
+                c.server,
+                known()
+            ));
+        }
+        [one] => *one,
+        several => {
+            return Err(format!(
+                "server `{}` is {} domains ({}); a channel has exactly one server, so name one \
+                 instance",
+                c.server,
+                several.len(),
+                several.join(", ")
+            ));
+        }
+    };
+    if clients.contains(&server) {
+        return Err(if clients.len() == 1 {
+            format!(
+                "domain `{server}` is both client and server; a domain cannot have a channel to itself"
+            )
+        } else {
+            format!(
+                "client `{}` includes the server `{server}`; a domain cannot have a channel to \
+                 itself (name the client instances one by one)",
+                c.client
+            )
+        });
+    }
+    Ok(clients
+        .into_iter()
+        .map(|client| ChannelSpec {
+            name: c.name.clone(),
+            client: client.to_string(),
+            server: server.to_string(),
+        })
+        .collect())
 }
 
 /// One `[[program]]` table, instances expanded.

@@ -265,6 +265,18 @@ pub struct MemStats {
     pub tables: u64,
 }
 
+/// The handle of this domain's channel `name` from the solution
+/// description (`task::CHANNEL`).
+pub fn channel(name: &str) -> Result<abi::Handle, Error> {
+    let [h, ..] = kcall_safe(
+        abi::handles::TASK,
+        abi::iface::TASK,
+        abi::task::CHANNEL,
+        [name.as_ptr() as u64, name.len() as u64, 0, 0],
+    )?;
+    abi::Handle::decode(h)
+}
+
 /// Asks the kernel for this domain's memory accounting.
 pub fn mem_stats() -> Result<MemStats, Error> {
     let [mapped, quota, free_phys, tables] = kcall_safe(

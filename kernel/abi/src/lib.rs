@@ -29,6 +29,26 @@
 //! words, all in registers. Only register-only messages (no [`Tag::OOL`]) are
 //! candidates for the IPC fast path.
 //!
+//! # Inter-domain IPC
+//!
+//! The solution description lists static channels. A domain that serves
+//! any channel finds its endpoint at [`handles::INBOX`]; a client finds
+//! each channel's handle with [`task::CHANNEL`].
+//!
+//! - `Call(handle, tag, words)` sends a request and blocks until the reply.
+//!   The tag's interface must be at least [`iface::FIRST_USER`].
+//! - `Recv(INBOX)` blocks until a request arrives, then returns the
+//!   client's badge (its domain id) in `rdi` with the tag and words. Callers
+//!   waiting on an endpoint are served highest priority first, first come
+//!   first served within a priority.
+//! - `Reply(tag, words)` answers the request the thread last received; with
+//!   [`Tag::REPLY_RECV`], it then receives the next one on the endpoint in
+//!   `rdi`, in the same syscall.
+//! - If the server dies, its waiting and in-service callers get
+//!   [`Error::PeerGone`]; a reply to a caller that has gone also gets
+//!   `PeerGone`. A thread that receives again without replying answers its
+//!   previous caller with `PeerGone`.
+//!
 //! # Program entry
 //!
 //! A program's main thread starts at its ELF entry point with
@@ -130,11 +150,13 @@ pub enum Error {
     AddressInUse = 14,
     /// The thread has no request to reply to.
     NoCaller = 15,
+    /// A name (for example a channel name) that does not exist.
+    NotFound = 16,
 }
 
 impl Error {
     /// Every error, in code order; handy for tables and tests.
-    pub const ALL: [Error; 15] = [
+    pub const ALL: [Error; 16] = [
         Error::BadSyscall,
         Error::BadHandle,
         Error::NoRights,
@@ -150,6 +172,7 @@ impl Error {
         Error::PeerGone,
         Error::AddressInUse,
         Error::NoCaller,
+        Error::NotFound,
     ];
 
     /// The code as it travels in `rax`.
@@ -188,6 +211,7 @@ impl Error {
             Error::PeerGone => "peer gone",
             Error::AddressInUse => "address in use",
             Error::NoCaller => "no caller",
+            Error::NotFound => "not found",
         }
     }
 }
@@ -323,6 +347,10 @@ pub mod handles {
     pub const TIME: Handle = Handle::new(3, 0);
     /// The memory endpoint ([`crate::mem`]).
     pub const MEMORY: Handle = Handle::new(4, 0);
+    /// The domain's own endpoint, with the `RECV` right, if the solution
+    /// makes it the server of at least one channel. Requests from every
+    /// client arrive here; the badge returned by `Recv` names the client.
+    pub const INBOX: Handle = Handle::new(5, 0);
     /// First slot that is not reserved for a well-known handle.
     pub const FIRST_FREE_SLOT: u16 = 16;
 }
@@ -380,6 +408,13 @@ pub mod task {
     /// `INFO()`: word 0 = current CPU index, word 1 = domain id,
     /// word 2 = thread id, word 3 = number of CPUs online.
     pub const INFO: u16 = 5;
+    /// `CHANNEL(name_ptr, name_len)`: the handle (word 0) of the caller's
+    /// channel named `name` in the solution description. `NotFound` if the
+    /// domain has no such channel; names are at most [`CHANNEL_NAME_MAX`]
+    /// bytes (`InvalidArgument` beyond).
+    pub const CHANNEL: u16 = 6;
+    /// Longest channel name.
+    pub const CHANNEL_NAME_MAX: u64 = 32;
 }
 
 /// Kernel time endpoint.

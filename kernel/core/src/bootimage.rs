@@ -5,7 +5,8 @@
 //! `-initrd`; the kernel finds it through the PVH start info module list and
 //! reads it with [`BootImage::parse`]. One archive entry, named
 //! [`SOLUTION_ENTRY`], holds the [`Solution`] (which programs to start, and
-//! how) in the binary encoding of [`Solution::encode`]; every other entry is
+//! how, and the static IPC channels between them) in the binary encoding of
+//! [`Solution::encode`]; every other entry is
 //! an ELF file named after the program image it holds. There is no TOML in the
 //! kernel: xtask parses the human-written description and hands over this
 //! fixed-layout form.
@@ -39,6 +40,7 @@
 //! run on the raw module before the kernel heap exists. The module is written
 //! in safe code only.
 
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -63,8 +65,19 @@ pub const MAX_ENTRIES: usize = 256;
 /// Most programs a [`Solution`] may list.
 pub const MAX_PROGRAMS: usize = 256;
 
-/// First eight bytes of an encoded [`Solution`].
-pub const SOLUTION_MAGIC: [u8; 8] = *b"TSSOL001";
+/// Most channels a [`Solution`] may list (after xtask expanded a
+/// program-name client into one channel per instance). This bounds the work
+/// of the checks at boot, whatever the input.
+pub const MAX_CHANNELS: usize = 1024;
+
+/// Longest channel name, in bytes.
+pub const CHANNEL_NAME_LEN: usize = 24;
+// The rejection message spells the limit out.
+const _: () = assert!(CHANNEL_NAME_LEN == 24);
+
+/// First eight bytes of an encoded [`Solution`]. The trailing digits are the
+/// format version: `002` added the channel list.
+pub const SOLUTION_MAGIC: [u8; 8] = *b"TSSOL002";
 
 /// Lowest scheduling priority a program may have.
 pub const MIN_PRIORITY: u8 = 1;
@@ -339,8 +352,29 @@ pub struct ProgramSpec {
     pub expect: Expect,
 }
 
-/// The solution: which programs the kernel starts, and what counts as
-/// success when it is asked to exit once they are done.
+/// A static IPC channel from one domain (the client) to another (the
+/// server), set up by the kernel before the programs start.
+///
+/// Once [`Solution::decode`] accepted it: `name` is 1..=[`CHANNEL_NAME_LEN`]
+/// bytes of `[a-z0-9_-]`; `client` and `server` are the
+/// [`ProgramSpec::name`]s of two different programs of the same solution; and
+/// no other channel of the same client has the same name. A server may serve
+/// any number of channels, and a client may hold several channels to the same
+/// server under different names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSpec {
+    /// The name the client uses to find the channel; unique among the
+    /// channels of one client (different clients may reuse it).
+    pub name: String,
+    /// The domain that calls through the channel: a [`ProgramSpec::name`].
+    pub client: String,
+    /// The domain that receives and replies: a [`ProgramSpec::name`] other
+    /// than `client`.
+    pub server: String,
+}
+
+/// The solution: which programs the kernel starts, the channels between them,
+/// and what counts as success when it is asked to exit once they are done.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Solution {
     /// Name of the solution (for the boot banner).
@@ -350,6 +384,9 @@ pub struct Solution {
     pub exit_when_done: bool,
     /// The programs, started in this order.
     pub programs: Vec<ProgramSpec>,
+    /// The static IPC channels, at most [`MAX_CHANNELS`]; see [`ChannelSpec`]
+    /// for what a decoded channel guarantees.
+    pub channels: Vec<ChannelSpec>,
 }
 
 // Encoding of a Solution (little-endian):
@@ -359,7 +396,9 @@ pub struct Solution {
 //   count u16     number of programs, at most MAX_PROGRAMS
 //   count × { name str, image str, priority u8, affinity u64, arg u64,
 //             expect u8 (0 any, 1 exit, 2 fault), code i64 (0 unless exit) }
-// Nothing may follow the last program.
+//   count u16     number of channels, at most MAX_CHANNELS
+//   count × { name str, client str, server str }
+// Nothing may follow the last channel.
 
 const FLAG_EXIT_WHEN_DONE: u8 = 1;
 const EXPECT_ANY: u8 = 0;
@@ -371,6 +410,13 @@ impl Solution {
     /// on anything [`Solution::decode`] would reject.
     pub fn encode(&self) -> Result<Vec<u8>, ImageError> {
         self.validate()?;
+        Ok(self.encode_unchecked())
+    }
+
+    /// The encoding without the checks. Only for valid solutions (and for
+    /// tests that forge invalid bytes): string lengths must fit in a `u8` and
+    /// counts in a `u16`, or the output is garbage (never a panic).
+    fn encode_unchecked(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&SOLUTION_MAGIC);
         out.push(if self.exit_when_done {
@@ -394,7 +440,13 @@ impl Solution {
             out.push(kind);
             out.extend_from_slice(&code.to_le_bytes());
         }
-        Ok(out)
+        out.extend_from_slice(&(self.channels.len() as u16).to_le_bytes());
+        for c in &self.channels {
+            put_str(&mut out, &c.name);
+            put_str(&mut out, &c.client);
+            put_str(&mut out, &c.server);
+        }
+        out
     }
 
     /// Decodes and validates an encoded solution. Never panics.
@@ -439,6 +491,21 @@ impl Solution {
                 expect,
             });
         }
+        let count = usize::from(r.u16()?);
+        if count > MAX_CHANNELS {
+            return Err(ImageError::BadSolution("too many channels"));
+        }
+        let mut channels = Vec::new();
+        for _ in 0..count {
+            let name = r.str()?;
+            let client = r.str()?;
+            let server = r.str()?;
+            channels.push(ChannelSpec {
+                name,
+                client,
+                server,
+            });
+        }
         if r.pos != bytes.len() {
             return Err(ImageError::BadSolution("trailing bytes"));
         }
@@ -446,6 +513,7 @@ impl Solution {
             name,
             exit_when_done: flags & FLAG_EXIT_WHEN_DONE != 0,
             programs,
+            channels,
         };
         solution.validate()?;
         Ok(solution)
@@ -467,6 +535,56 @@ impl Solution {
                 return Err(ImageError::Duplicate);
             }
         }
+        self.validate_channels()
+    }
+
+    /// The channel rules; see [`ChannelSpec`]. Runs in O(n log n) for n
+    /// channels, so a forged image cannot make the boot slow.
+    fn validate_channels(&self) -> Result<(), ImageError> {
+        if self.channels.len() > MAX_CHANNELS {
+            return Err(ImageError::BadSolution("too many channels"));
+        }
+        let domains: BTreeSet<&str> = self.programs.iter().map(|p| p.name.as_str()).collect();
+        let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for c in &self.channels {
+            check_channel_name(&c.name)?;
+            check_solution_name(&c.client)?;
+            check_solution_name(&c.server)?;
+            if !domains.contains(c.client.as_str()) {
+                return Err(ImageError::BadSolution("channel client names no program"));
+            }
+            if !domains.contains(c.server.as_str()) {
+                return Err(ImageError::BadSolution("channel server names no program"));
+            }
+            if c.client == c.server {
+                return Err(ImageError::BadSolution(
+                    "channel from a domain to itself (client == server)",
+                ));
+            }
+            if !seen.insert((c.client.as_str(), c.name.as_str())) {
+                return Err(ImageError::BadSolution(
+                    "two channels of one client have the same name",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Channel names: 1..=[`CHANNEL_NAME_LEN`] bytes of `[a-z0-9_-]`.
+fn check_channel_name(name: &str) -> Result<(), ImageError> {
+    if name.len() > CHANNEL_NAME_LEN {
+        Err(ImageError::BadSolution("channel name longer than 24 bytes"))
+    } else if name.is_empty() {
+        Err(ImageError::BadSolution("empty channel name"))
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    {
+        Err(ImageError::BadSolution(
+            "channel name has a character outside [a-z0-9_-]",
+        ))
+    } else {
         Ok(())
     }
 }

@@ -34,6 +34,7 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
             let (free, _) = crate::mm::frame_stats();
             Ok(Reply {
                 tag: 0,
+                badge: None,
                 words: [
                     space.anon_bytes,
                     space.quota,

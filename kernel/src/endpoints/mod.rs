@@ -5,7 +5,7 @@
 
 mod log;
 mod mem;
-pub mod task;
+mod task;
 mod time;
 
 use crate::obj::domain::{Domain, Service};
@@ -26,5 +26,3 @@ pub fn call(
         Service::Memory => mem::call(caller, method, w),
     }
 }
-
-pub use task::pick_cpu;

@@ -31,6 +31,7 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
             let me = sched::current();
             Ok(Reply {
                 tag: 0,
+                badge: None,
                 words: [
                     percpu::this().index as u64,
                     caller.id,
@@ -39,12 +40,29 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
                 ],
             })
         }
+        t::CHANNEL => channel(caller, w[0], w[1]),
         _ => Err(Error::BadMethod),
     }
 }
 
+/// `CHANNEL(name_ptr, name_len)`: the caller's handle for a named channel.
+fn channel(caller: &Domain, ptr: u64, len: u64) -> Result<Reply, Error> {
+    if len == 0 || len > t::CHANNEL_NAME_MAX {
+        return Err(Error::InvalidArgument);
+    }
+    let mut buf = [0u8; t::CHANNEL_NAME_MAX as usize];
+    let name = &mut buf[..len as usize];
+    caller.space.lock().copy_from_user(ptr, name)?;
+    let channels = caller.channels.lock();
+    let (_, h) = channels
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .ok_or(Error::NotFound)?;
+    Ok(Reply::word(h.0 as u64))
+}
+
 /// Least-loaded CPU the domain may use.
-pub fn pick_cpu(d: &Domain) -> usize {
+fn pick_cpu(d: &Domain) -> usize {
     let n = percpu::online();
     let mut loads = [0u32; smp::cpuset::MAX_CPUS];
     for (i, l) in loads.iter_mut().enumerate().take(n) {

@@ -7,6 +7,7 @@
 //! is torn down only after the last thread has been switched away from, by
 //! the scheduler's reaper.
 
+use super::endpoint::Endpoint;
 use super::thread::ThreadRef;
 use crate::mm::space::AddressSpace;
 use abi::{Handle, rights};
@@ -44,10 +45,17 @@ impl Service {
 }
 
 /// What a handle can name.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum KObject {
     /// A kernel endpoint.
     Kernel(Service),
+    /// A domain's endpoint; requests sent through this handle carry `badge`.
+    Endpoint {
+        /// The endpoint.
+        ep: Arc<Endpoint>,
+        /// Set by the kernel: the client's domain id.
+        badge: u64,
+    },
 }
 
 /// How a domain ended.
@@ -103,6 +111,10 @@ pub struct Domain {
     pub dying: AtomicBool,
     /// Why it ended (first reason wins).
     pub end: Mutex<Option<End>>,
+    /// Its endpoint, if it serves any channel.
+    pub inbox: Mutex<Option<Arc<Endpoint>>>,
+    /// Its channels as a client: name and handle.
+    pub channels: Mutex<Vec<(String, Handle)>>,
 }
 
 static NEXT_DOMAIN: AtomicU64 = AtomicU64::new(1);
@@ -164,6 +176,8 @@ impl Domain {
             threads: Mutex::new(Vec::new()),
             dying: AtomicBool::new(false),
             end: Mutex::new(None),
+            inbox: Mutex::new(None),
+            channels: Mutex::new(Vec::new()),
         }))
     }
 
@@ -187,9 +201,41 @@ impl Domain {
         }
     }
 
+    /// Makes the domain the server of a channel: creates its endpoint (once)
+    /// and installs it at `handles::INBOX` with the `RECV` right.
+    pub fn inbox(&self) -> Result<Arc<Endpoint>, abi::Error> {
+        let mut inbox = self.inbox.lock();
+        if let Some(ep) = inbox.as_ref() {
+            return Ok(ep.clone());
+        }
+        let ep = Endpoint::new(&self.name);
+        let obj = KObject::Endpoint {
+            ep: ep.clone(),
+            badge: 0,
+        };
+        self.handles
+            .lock()
+            .install(abi::handles::INBOX.index(), obj, Rights(rights::RECV))?;
+        *inbox = Some(ep.clone());
+        Ok(ep)
+    }
+
+    /// Gives the domain a client handle to `server`'s endpoint under `name`.
+    pub fn connect(&self, name: &str, server: &Domain) -> Result<Handle, abi::Error> {
+        let ep = server.inbox()?;
+        let obj = KObject::Endpoint { ep, badge: self.id };
+        let h = self.handles.lock().insert(obj, Rights(rights::CALL))?;
+        self.channels.lock().push((String::from(name), h));
+        Ok(h)
+    }
+
     /// Releases what the domain holds once its last thread is gone.
     pub fn teardown(&self) {
         self.space.lock().destroy();
+        if let Some(ep) = self.inbox.lock().take() {
+            ep.kill();
+        }
+        self.channels.lock().clear();
         let mut h = self.handles.lock();
         for _ in h.drain() {}
         let mut a = ASIDS.lock();

@@ -1,5 +1,6 @@
 //! Kernel objects: domains (address space, handles, security context) and
-//! threads. Endpoints and memory objects join them with inter-domain IPC.
+//! threads, and endpoints, where IPC requests wait.
 
 pub mod domain;
+pub mod endpoint;
 pub mod thread;

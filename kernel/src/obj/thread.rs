@@ -11,6 +11,7 @@
 //!   [`TrapFrame`] at the top of its kernel stack.
 
 use super::domain::Domain;
+use super::endpoint::Ipc;
 use crate::arch::trap::TrapFrame;
 use crate::mm::stack::KernelStack;
 use alloc::sync::Arc;
@@ -48,6 +49,8 @@ pub struct Thread {
     pub wake_pending: AtomicBool,
     /// The thread must exit at its next return towards user mode.
     pub kill: AtomicBool,
+    /// IPC state (see `obj::endpoint`).
+    pub ipc: spin::Mutex<Ipc>,
 }
 
 // SAFETY: `saved_rsp` is written only by the home CPU during a switch away
@@ -129,6 +132,7 @@ impl Thread {
             state: AtomicU8::new(State::Ready as u8),
             wake_pending: AtomicBool::new(false),
             kill: AtomicBool::new(false),
+            ipc: spin::Mutex::new(Ipc::default()),
         })))
     }
 
@@ -144,6 +148,7 @@ impl Thread {
             state: AtomicU8::new(State::Running as u8),
             wake_pending: AtomicBool::new(false),
             kill: AtomicBool::new(false),
+            ipc: spin::Mutex::new(Ipc::default()),
         }))
     }
 

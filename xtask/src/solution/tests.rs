@@ -218,3 +218,248 @@ fn missing_image() {
     assert!(e.contains("known: hello, worker"), "{e}");
     assert!(f.check_images(&["hello", "spinner"]).is_ok());
 }
+
+/// Programs for the channel tests: `hello` has three instances, `echo` and
+/// `log` one each, `pair` two.
+const CHANNEL_PROGRAMS: &str = r#"
+[solution]
+name = "ipc"
+
+[[program]]
+name = "hello"
+image = "hello"
+instances = 3
+
+[[program]]
+name = "echo"
+image = "echo"
+
+[[program]]
+name = "log"
+image = "log"
+
+[[program]]
+name = "pair"
+image = "pair"
+instances = 2
+"#;
+
+fn with_channels(channels: &str) -> String {
+    format!("{CHANNEL_PROGRAMS}\n{channels}")
+}
+
+fn channel_table(name: &str, client: &str, server: &str) -> String {
+    format!("[[channel]]\nname = {name:?}\nclient = {client:?}\nserver = {server:?}\n")
+}
+
+fn channel_triples(f: &SolutionFile) -> Vec<(&str, &str, &str)> {
+    f.solution
+        .channels
+        .iter()
+        .map(|c| (c.name.as_str(), c.client.as_str(), c.server.as_str()))
+        .collect()
+}
+
+#[test]
+fn no_channels_by_default() {
+    assert!(parse(BASIC).unwrap().solution.channels.is_empty());
+}
+
+#[test]
+fn channels_expand_program_clients() {
+    let f = parse(&with_channels(
+        &[
+            channel_table("echo", "hello", "echo"),
+            channel_table("log", "hello-2", "log"),
+            channel_table("echo", "log", "echo"),
+            channel_table("peer", "pair-1", "pair-2"),
+            channel_table("peer", "pair-2", "pair-1"),
+            channel_table("first", "echo", "hello-1"),
+            // Same client, same server, another name: a second channel.
+            channel_table("echo-2", "log", "echo"),
+        ]
+        .concat(),
+    ))
+    .unwrap();
+    assert_eq!(
+        channel_triples(&f),
+        [
+            ("echo", "hello-1", "echo"),
+            ("echo", "hello-2", "echo"),
+            ("echo", "hello-3", "echo"),
+            ("log", "hello-2", "log"),
+            ("echo", "log", "echo"),
+            ("peer", "pair-1", "pair-2"),
+            ("peer", "pair-2", "pair-1"),
+            ("first", "echo", "hello-1"),
+            ("echo-2", "log", "echo"),
+        ]
+    );
+    // The encoded form carries them.
+    let bytes = f.solution.encode().unwrap();
+    assert_eq!(Solution::decode(&bytes).unwrap(), f.solution);
+}
+
+#[test]
+fn channel_errors_name_file_and_channel() {
+    let e = err(&with_channels(&channel_table("echo", "nobody", "echo")));
+    assert!(e.contains("policies/tests/x.toml"), "{e}");
+    assert!(
+        e.contains("channel `echo` (client `nobody`, server `echo`)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("client `nobody` is neither a domain nor a program"),
+        "{e}"
+    );
+    assert!(e.contains("hello-1, hello-2, hello-3, echo"), "{e}");
+}
+
+#[test]
+fn unknown_channel_ends() {
+    let e = err(&with_channels(&channel_table("echo", "hello-4", "echo")));
+    assert!(e.contains("client `hello-4` is neither"), "{e}");
+    let e = err(&with_channels(&channel_table("echo", "hello", "echo-1")));
+    assert!(e.contains("server `echo-1` is neither"), "{e}");
+    // Without programs there is nothing to connect.
+    let e = err(&format!(
+        "[solution]\nname = \"s\"\n{}",
+        channel_table("echo", "a", "b")
+    ));
+    assert!(e.contains("the solution has no programs"), "{e}");
+}
+
+#[test]
+fn server_must_be_one_domain() {
+    let e = err(&with_channels(&channel_table("echo", "echo", "hello")));
+    assert!(e.contains("server `hello` is 3 domains"), "{e}");
+    assert!(e.contains("hello-1, hello-2, hello-3"), "{e}");
+    // One instance of it is fine.
+    let f = parse(&with_channels(&channel_table("echo", "echo", "hello-3"))).unwrap();
+    assert_eq!(channel_triples(&f), [("echo", "echo", "hello-3")]);
+}
+
+#[test]
+fn channel_to_itself() {
+    let e = err(&with_channels(&channel_table("loop", "echo", "echo")));
+    assert!(e.contains("domain `echo` is both client and server"), "{e}");
+    let e = err(&with_channels(&channel_table("loop", "pair-1", "pair-1")));
+    assert!(
+        e.contains("domain `pair-1` is both client and server"),
+        "{e}"
+    );
+    // Through expansion: one instance of the client is the server.
+    let e = err(&with_channels(&channel_table("peer", "pair", "pair-2")));
+    assert!(
+        e.contains("client `pair` includes the server `pair-2`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn duplicate_channel_names_per_client() {
+    let e = err(&with_channels(
+        &[
+            channel_table("echo", "log", "echo"),
+            channel_table("echo", "log", "hello-1"),
+        ]
+        .concat(),
+    ));
+    assert!(
+        e.contains("channel `echo` (client `log`, server `hello-1`)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("domain `log` already has a channel named `echo`"),
+        "{e}"
+    );
+    // A clash that only appears after expansion.
+    let e = err(&with_channels(
+        &[
+            channel_table("echo", "hello-2", "log"),
+            channel_table("echo", "hello", "echo"),
+        ]
+        .concat(),
+    ));
+    assert!(
+        e.contains("domain `hello-2` already has a channel named `echo`"),
+        "{e}"
+    );
+    // The same name for different clients is fine.
+    let f = parse(&with_channels(
+        &[
+            channel_table("echo", "log", "echo"),
+            channel_table("echo", "pair", "echo"),
+        ]
+        .concat(),
+    ))
+    .unwrap();
+    assert_eq!(f.solution.channels.len(), 3);
+}
+
+#[test]
+fn bad_channel_names() {
+    for bad in ["", "Echo", "e cho", "e.x", "échο", &"c".repeat(25)] {
+        let e = err(&with_channels(&channel_table(bad, "log", "echo")));
+        assert!(
+            e.contains(&format!("channel `{bad}`")) && e.contains("name must be 1 to 24"),
+            "{bad:?}: {e}"
+        );
+    }
+    let longest = "c".repeat(24);
+    let f = parse(&with_channels(&channel_table(&longest, "log", "echo"))).unwrap();
+    assert_eq!(f.solution.channels[0].name, longest);
+}
+
+#[test]
+fn channel_table_fields() {
+    let e = err(&with_channels(
+        "[[channel]]\nname = \"echo\"\nclient = \"log\"\nserver = \"echo\"\nprio = 1\n",
+    ));
+    assert!(e.contains("policies/tests/x.toml"), "{e}");
+    assert!(e.contains("unknown field `prio`"), "{e}");
+    let e = err(&with_channels(
+        "[[channel]]\nname = \"echo\"\nclient = \"log\"\n",
+    ));
+    assert!(e.contains("missing field `server`"), "{e}");
+    let e = err(&with_channels("[[channels]]\nname = \"echo\"\n"));
+    assert!(e.contains("unknown field `channels`"), "{e}");
+}
+
+#[test]
+fn too_many_channels() {
+    // 64 instances × 17 names = 1088 channels > MAX_CHANNELS.
+    let mut text = String::from(
+        "[solution]\nname = \"s\"\n[[program]]\nname = \"c\"\nimage = \"c\"\ninstances = 64\n\
+         [[program]]\nname = \"srv\"\nimage = \"srv\"\n",
+    );
+    for i in 0..17 {
+        text.push_str(&channel_table(&format!("n{i}"), "c", "srv"));
+    }
+    let e = err(&text);
+    assert!(e.contains("more than 1024 channels"), "{e}");
+    // 16 names: exactly 1024.
+    let cut = text.rfind("[[channel]]").unwrap();
+    let f = parse(&text[..cut]).unwrap();
+    assert_eq!(f.solution.channels.len(), MAX_CHANNELS);
+}
+
+#[test]
+fn every_policy_file_parses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let mut files = vec![root.join("solution.toml")];
+    let mut tests: Vec<PathBuf> = std::fs::read_dir(root.join("tests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    tests.sort();
+    assert!(!tests.is_empty());
+    files.extend(tests);
+    for path in files {
+        let f = SolutionFile::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+        f.solution
+            .encode()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}

@@ -34,6 +34,22 @@ fn sample_solution() -> Solution {
                 expect: Expect::Fault,
             },
         ],
+        channels: vec![
+            channel("echo", "hello-1", "spinner"),
+            channel("log", "crash", "hello-1"),
+            // Same name, different client: allowed.
+            channel("echo", "crash", "spinner"),
+            // Second channel of one client to the same server: allowed.
+            channel("echo2", "hello-1", "spinner"),
+        ],
+    }
+}
+
+fn channel(name: &str, client: &str, server: &str) -> ChannelSpec {
+    ChannelSpec {
+        name: name.into(),
+        client: client.into(),
+        server: server.into(),
     }
 }
 
@@ -161,6 +177,168 @@ fn solution_round_trip() {
 }
 
 #[test]
+fn solution_without_channels_round_trips() {
+    let mut s = sample_solution();
+    s.channels.clear();
+    let bytes = s.encode().unwrap();
+    // The channel count is the last field.
+    assert_eq!(&bytes[bytes.len() - 2..], &[0, 0]);
+    assert_eq!(Solution::decode(&bytes), Ok(s));
+}
+
+#[test]
+fn solution_rejects_old_format() {
+    let mut bytes = sample_solution().encode().unwrap();
+    bytes[..8].copy_from_slice(b"TSSOL001");
+    assert_eq!(
+        Solution::decode(&bytes),
+        Err(ImageError::BadSolution("bad magic"))
+    );
+}
+
+/// `s` is rejected with `err` by `encode`, and its forged encoding by
+/// `decode`.
+#[track_caller]
+fn assert_rejected(s: &Solution, err: ImageError) {
+    assert_eq!(s.encode().err().as_ref(), Some(&err));
+    assert_eq!(Solution::decode(&s.encode_unchecked()), Err(err));
+}
+
+/// The sample solution with its first channel replaced.
+fn with_channel(name: &str, client: &str, server: &str) -> Solution {
+    let mut s = sample_solution();
+    s.channels[0] = channel(name, client, server);
+    s
+}
+
+#[test]
+fn channel_name_rules() {
+    let ok = with_channel(&"n".repeat(CHANNEL_NAME_LEN), "hello-1", "spinner");
+    assert_eq!(Solution::decode(&ok.encode().unwrap()), Ok(ok));
+    let ok = with_channel("a_b-9", "hello-1", "spinner");
+    assert!(ok.encode().is_ok());
+
+    assert_rejected(
+        &with_channel(&"n".repeat(CHANNEL_NAME_LEN + 1), "hello-1", "spinner"),
+        ImageError::BadSolution("channel name longer than 24 bytes"),
+    );
+    // Longer than any encoded string: the reader stops at NAME_LEN.
+    let huge = with_channel(&"n".repeat(NAME_LEN + 1), "hello-1", "spinner");
+    assert_eq!(
+        huge.encode(),
+        Err(ImageError::BadSolution("channel name longer than 24 bytes"))
+    );
+    assert_eq!(
+        Solution::decode(&huge.encode_unchecked()),
+        Err(ImageError::NameTooLong)
+    );
+    assert_rejected(
+        &with_channel("", "hello-1", "spinner"),
+        ImageError::BadSolution("empty channel name"),
+    );
+    for bad in ["Echo", "e cho", "e\0", "e.x", "é"] {
+        assert_rejected(
+            &with_channel(bad, "hello-1", "spinner"),
+            ImageError::BadSolution("channel name has a character outside [a-z0-9_-]"),
+        );
+    }
+}
+
+#[test]
+fn channel_ends_must_name_programs() {
+    assert_rejected(
+        &with_channel("echo", "hello", "spinner"),
+        ImageError::BadSolution("channel client names no program"),
+    );
+    assert_rejected(
+        &with_channel("echo", "hello-1", "spin"),
+        ImageError::BadSolution("channel server names no program"),
+    );
+    assert_rejected(
+        &with_channel("echo", "", "spinner"),
+        ImageError::BadSolution("empty name or NUL in name"),
+    );
+    assert_rejected(
+        &with_channel("echo", "hello-1", &"s".repeat(NAME_LEN + 1)),
+        ImageError::NameTooLong,
+    );
+    // A solution without programs can have no channels.
+    let mut s = sample_solution();
+    s.programs.clear();
+    assert_rejected(
+        &s,
+        ImageError::BadSolution("channel client names no program"),
+    );
+}
+
+#[test]
+fn channel_to_itself_is_rejected() {
+    assert_rejected(
+        &with_channel("echo", "spinner", "spinner"),
+        ImageError::BadSolution("channel from a domain to itself (client == server)"),
+    );
+}
+
+#[test]
+fn duplicate_channel_name_of_one_client_is_rejected() {
+    let mut s = sample_solution();
+    // Same client and name, even to another server.
+    s.channels.push(channel("echo", "hello-1", "crash"));
+    assert_rejected(
+        &s,
+        ImageError::BadSolution("two channels of one client have the same name"),
+    );
+    // An exact repeat too.
+    let mut s = sample_solution();
+    s.channels.push(s.channels[2].clone());
+    assert_rejected(
+        &s,
+        ImageError::BadSolution("two channels of one client have the same name"),
+    );
+}
+
+#[test]
+fn channel_count_limit() {
+    let mut s = sample_solution();
+    s.channels = (0..MAX_CHANNELS)
+        .map(|i| channel(&alloc::format!("c{i}"), "hello-1", "spinner"))
+        .collect();
+    let bytes = s.encode().unwrap();
+    assert_eq!(Solution::decode(&bytes), Ok(s.clone()));
+    s.channels.push(channel("one-too-many", "crash", "spinner"));
+    assert_rejected(&s, ImageError::BadSolution("too many channels"));
+    // A forged count over the limit is rejected before the list is read.
+    let mut forged = sample_solution().encode().unwrap();
+    let mut empty = sample_solution();
+    empty.channels.clear();
+    let at = empty.encode().unwrap().len() - 2;
+    forged[at..at + 2].copy_from_slice(&u16::MAX.to_le_bytes());
+    assert_eq!(
+        Solution::decode(&forged),
+        Err(ImageError::BadSolution("too many channels"))
+    );
+}
+
+#[test]
+fn channel_count_must_match_the_list() {
+    let s = sample_solution();
+    let bytes = s.encode().unwrap();
+    let mut empty = s.clone();
+    empty.channels.clear();
+    let at = empty.encode().unwrap().len() - 2;
+    let n = s.channels.len() as u16;
+    let mut more = bytes.clone();
+    more[at..at + 2].copy_from_slice(&(n + 1).to_le_bytes());
+    assert_eq!(Solution::decode(&more), Err(ImageError::Truncated));
+    let mut fewer = bytes;
+    fewer[at..at + 2].copy_from_slice(&(n - 1).to_le_bytes());
+    assert_eq!(
+        Solution::decode(&fewer),
+        Err(ImageError::BadSolution("trailing bytes"))
+    );
+}
+
+#[test]
 fn solution_rejects_bad_priority() {
     for bad in [0u8, 32, 255] {
         let mut s = sample_solution();
@@ -255,23 +433,73 @@ fn program_strategy() -> impl Strategy<Value = ProgramSpec> {
         )
 }
 
+fn channel_name_strategy() -> impl Strategy<Value = String> {
+    "[a-z0-9_-]{1,24}"
+}
+
 fn solution_strategy() -> impl Strategy<Value = Solution> {
     (
         name_strategy(),
         any::<bool>(),
         proptest::collection::vec(program_strategy(), 0..8),
+        proptest::collection::vec(
+            (
+                // Few distinct names, so the same name for several clients
+                // is common.
+                prop_oneof![
+                    channel_name_strategy(),
+                    Just(String::from("echo")),
+                    Just(String::from("log")),
+                ],
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+            ),
+            0..16,
+        ),
     )
-        .prop_map(|(name, exit_when_done, mut programs)| {
+        .prop_map(|(name, exit_when_done, mut programs, raw_channels)| {
             // Make program names unique by suffixing their index.
             for (i, p) in programs.iter_mut().enumerate() {
                 p.name.truncate(NAME_LEN - 3);
                 p.name.push_str(&alloc::format!("-{i}"));
             }
+            // Keep only the channels the rules allow: two different domains,
+            // a name not yet used by that client.
+            let mut channels: Vec<ChannelSpec> = Vec::new();
+            if !programs.is_empty() {
+                for (name, client, server) in raw_channels {
+                    let client = &programs[client.index(programs.len())].name;
+                    let server = &programs[server.index(programs.len())].name;
+                    let taken = channels
+                        .iter()
+                        .any(|c| &c.client == client && c.name == name);
+                    if client != server && !taken {
+                        channels.push(channel(&name, client, server));
+                    }
+                }
+            }
             Solution {
                 name,
                 exit_when_done,
                 programs,
+                channels,
             }
+        })
+}
+
+/// What every decoded solution guarantees about its channels.
+fn channels_are_consistent(s: &Solution) -> bool {
+    let is_domain = |n: &str| s.programs.iter().any(|p| p.name == n);
+    s.channels.len() <= MAX_CHANNELS
+        && s.channels.iter().enumerate().all(|(i, c)| {
+            !c.name.is_empty()
+                && c.name.len() <= CHANNEL_NAME_LEN
+                && is_domain(&c.client)
+                && is_domain(&c.server)
+                && c.client != c.server
+                && !s.channels[..i]
+                    .iter()
+                    .any(|d| d.client == c.client && d.name == c.name)
         })
 }
 
@@ -279,7 +507,60 @@ proptest! {
     #[test]
     fn prop_solution_round_trip(s in solution_strategy()) {
         let bytes = s.encode().unwrap();
+        prop_assert_eq!(s.encode_unchecked(), bytes.clone());
         prop_assert_eq!(Solution::decode(&bytes), Ok(s));
+    }
+
+    #[test]
+    fn prop_decode_never_panics_on_forged_solutions(
+        s in solution_strategy(),
+        edits in proptest::collection::vec(
+            (any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0u8..6),
+            1..4,
+        ),
+    ) {
+        // Break the structure rather than the bytes: rewire channel ends,
+        // repeat channels, rename things. Whatever decode accepts must be
+        // consistent and re-encode to the same bytes.
+        let mut s = s;
+        let names = ["", "echo", "Echo", "hello-1", "x\0y", "n234567890123456789012345"];
+        for (a, b, kind) in edits {
+            let domains: Vec<String> = s.programs.iter().map(|p| p.name.clone()).collect();
+            let pick = |i: prop::sample::Index| {
+                if domains.is_empty() { String::from("ghost") } else { domains[i.index(domains.len())].clone() }
+            };
+            match (kind, s.channels.is_empty()) {
+                (0, false) => {
+                    let i = a.index(s.channels.len());
+                    s.channels[i].client = pick(b);
+                }
+                (1, false) => {
+                    let i = a.index(s.channels.len());
+                    s.channels[i].server = pick(b);
+                }
+                (2, false) => {
+                    let c = s.channels[a.index(s.channels.len())].clone();
+                    s.channels.push(c);
+                }
+                (3, false) => {
+                    let i = a.index(s.channels.len());
+                    s.channels[i].name = String::from(names[b.index(names.len())]);
+                }
+                (4, _) if !s.programs.is_empty() => {
+                    let i = a.index(s.programs.len());
+                    s.programs[i].name = String::from(names[b.index(names.len())]);
+                }
+                _ => s.channels.push(channel(names[b.index(names.len())], &pick(a), &pick(b))),
+            }
+        }
+        let bytes = s.encode_unchecked();
+        let decoded = Solution::decode(&bytes);
+        prop_assert_eq!(decoded.is_ok(), s.encode().is_ok());
+        if let Ok(d) = decoded {
+            prop_assert!(channels_are_consistent(&d));
+            prop_assert_eq!(d.encode().unwrap(), bytes);
+            prop_assert_eq!(d, s);
+        }
     }
 
     #[test]
@@ -342,6 +623,9 @@ proptest! {
             for p in &decoded.programs {
                 prop_assert!((MIN_PRIORITY..=MAX_PRIORITY).contains(&p.priority));
             }
+            prop_assert!(channels_are_consistent(&decoded));
+            // Decode and encode stay symmetric on whatever survived.
+            prop_assert_eq!(decoded.encode().unwrap(), sol_bytes.clone());
         }
         let n = cut.index(bytes.len());
         let _ = BootImage::parse(&bytes[..n]);

@@ -1,0 +1,258 @@
+//! Endpoints: where one domain's requests wait for another domain's
+//! threads, and the slow-path IPC operations on them (Call, Recv, Reply).
+//!
+//! Each server domain owns one endpoint (its inbox). Clients hold handles to
+//! it with the `CALL` right and a badge, the client's domain id, which the
+//! kernel sets and the server sees with every request.
+//!
+//! Invariants:
+//! - A calling thread is in exactly one of: an endpoint's `callers` queue
+//!   (request in its `Ipc::send`), a receiver's `Ipc::incoming`, a server
+//!   thread's `Ipc::caller`, or none (its reply is in `Ipc::reply`).
+//! - Whoever takes a caller out of one of those places must eventually put a
+//!   reply in it and wake it; a server thread that exits does so with
+//!   `PeerGone` (see [`thread_exiting`]).
+//! - Lock order: endpoint state, then a thread's `ipc`, then scheduler locks
+//!   (through `sched::wake`). No two `ipc` locks are held at once.
+
+use super::thread::ThreadRef;
+use crate::sched;
+use abi::{Error, Message};
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Mutex;
+
+/// A request handed straight to a waiting receiver.
+pub struct Incoming {
+    /// The message.
+    pub msg: Message,
+    /// The client's badge.
+    pub badge: u64,
+    /// Who waits for the reply.
+    pub caller: ThreadRef,
+}
+
+/// Per-thread IPC state (see the module invariants).
+#[derive(Default)]
+pub struct Ipc {
+    /// The request of a caller queued on an endpoint, with its badge.
+    pub send: Option<(Message, u64)>,
+    /// A request delivered to this receiving thread.
+    pub incoming: Option<Incoming>,
+    /// The caller this thread must reply to.
+    pub caller: Option<ThreadRef>,
+    /// The reply delivered to this calling thread.
+    pub reply: Option<Result<Message, Error>>,
+    /// The endpoint this thread waits on (as caller or receiver).
+    pub waiting_on: Option<Arc<Endpoint>>,
+}
+
+struct State {
+    dead: bool,
+    receivers: VecDeque<ThreadRef>,
+    /// Highest priority first; FIFO within a priority.
+    callers: Vec<ThreadRef>,
+}
+
+/// An endpoint.
+pub struct Endpoint {
+    /// Unique id.
+    pub id: u64,
+    /// Name of the serving domain (for logs).
+    pub server: alloc::string::String,
+    state: Mutex<State>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn deliver_reply(caller: &ThreadRef, reply: Result<Message, Error>) {
+    {
+        let mut ipc = caller.ipc.lock();
+        ipc.reply = Some(reply);
+        ipc.waiting_on = None;
+    }
+    sched::wake(caller);
+}
+
+impl Endpoint {
+    /// A new, live endpoint served by `server`.
+    pub fn new(server: &str) -> Arc<Endpoint> {
+        Arc::new(Endpoint {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            server: alloc::string::String::from(server),
+            state: Mutex::new(State {
+                dead: false,
+                receivers: VecDeque::new(),
+                callers: Vec::new(),
+            }),
+        })
+    }
+
+    /// The server is going away: refuse new calls and answer every queued
+    /// caller with `PeerGone`.
+    pub fn kill(&self) {
+        let callers = {
+            let mut st = self.state.lock();
+            st.dead = true;
+            st.receivers.clear();
+            core::mem::take(&mut st.callers)
+        };
+        if !callers.is_empty() {
+            log::info!(
+                "endpoint {} of {}: server gone, {} waiting caller(s) get PeerGone",
+                self.id,
+                self.server,
+                callers.len()
+            );
+        }
+        for c in callers {
+            c.ipc.lock().send = None;
+            deliver_reply(&c, Err(Error::PeerGone));
+        }
+    }
+
+    fn forget(&self, t: &ThreadRef) {
+        let mut st = self.state.lock();
+        st.receivers.retain(|r| r != t);
+        st.callers.retain(|c| c != t);
+    }
+}
+
+/// `Call`: sends `msg` with `badge` on `ep` and waits for the reply.
+pub fn call(
+    me: &ThreadRef,
+    ep: &Arc<Endpoint>,
+    badge: u64,
+    msg: Message,
+) -> Result<Message, Error> {
+    {
+        let mut st = ep.state.lock();
+        if st.dead {
+            return Err(Error::PeerGone);
+        }
+        me.ipc.lock().reply = None;
+        if let Some(r) = st.receivers.pop_front() {
+            {
+                let mut ipc = r.ipc.lock();
+                ipc.incoming = Some(Incoming {
+                    msg,
+                    badge,
+                    caller: me.clone(),
+                });
+                ipc.waiting_on = None;
+            }
+            drop(st);
+            sched::wake(&r);
+        } else {
+            {
+                let mut ipc = me.ipc.lock();
+                ipc.send = Some((msg, badge));
+                ipc.waiting_on = Some(ep.clone());
+            }
+            let at = st
+                .callers
+                .iter()
+                .position(|c| c.priority < me.priority)
+                .unwrap_or(st.callers.len());
+            st.callers.insert(at, me.clone());
+        }
+    }
+    loop {
+        if let Some(reply) = me.ipc.lock().reply.take() {
+            return reply;
+        }
+        if me.kill.load(Ordering::Acquire) {
+            // Dying: `thread_exiting` takes this thread off the endpoint.
+            return Err(Error::PeerGone);
+        }
+        sched::block_current();
+    }
+}
+
+/// `Recv`: waits for a request on `ep`; returns it with the client's badge.
+pub fn recv(me: &ThreadRef, ep: &Arc<Endpoint>) -> Result<(Message, u64), Error> {
+    let old = me.ipc.lock().caller.take();
+    if let Some(old) = old {
+        deliver_reply(&old, Err(Error::PeerGone));
+    }
+    {
+        let mut st = ep.state.lock();
+        if st.dead {
+            return Err(Error::PeerGone);
+        }
+        if !st.callers.is_empty() {
+            let c = st.callers.remove(0);
+            let sent = {
+                let mut ipc = c.ipc.lock();
+                ipc.waiting_on = None;
+                ipc.send.take()
+            };
+            drop(st);
+            let Some((msg, badge)) = sent else {
+                // Cannot happen (a queued caller always has its request);
+                // answer it rather than leave it waiting forever.
+                deliver_reply(&c, Err(Error::PeerGone));
+                return Err(Error::PeerGone);
+            };
+            me.ipc.lock().caller = Some(c);
+            return Ok((msg, badge));
+        }
+        {
+            let mut ipc = me.ipc.lock();
+            ipc.incoming = None;
+            ipc.waiting_on = Some(ep.clone());
+        }
+        st.receivers.push_back(me.clone());
+    }
+    loop {
+        let incoming = me.ipc.lock().incoming.take();
+        if let Some(inc) = incoming {
+            let (msg, badge) = (inc.msg, inc.badge);
+            me.ipc.lock().caller = Some(inc.caller);
+            return Ok((msg, badge));
+        }
+        if me.kill.load(Ordering::Acquire) {
+            return Err(Error::PeerGone);
+        }
+        sched::block_current();
+    }
+}
+
+/// `Reply`: answers the request this thread last received.
+pub fn reply(me: &ThreadRef, msg: Message) -> Result<(), Error> {
+    let caller = me.ipc.lock().caller.take().ok_or(Error::NoCaller)?;
+    if caller.kill.load(Ordering::Acquire) {
+        // The caller's domain is ending; it no longer waits for an answer.
+        deliver_reply(&caller, Err(Error::PeerGone));
+        return Err(Error::PeerGone);
+    }
+    deliver_reply(&caller, Ok(msg));
+    Ok(())
+}
+
+/// Called for a thread that is about to exit: leaves any endpoint queue and
+/// answers any caller it holds with `PeerGone`.
+pub fn thread_exiting(me: &ThreadRef) {
+    // Leave the endpoint first: deliveries to this thread happen under the
+    // endpoint's lock, so once `forget` has taken and released it, nothing
+    // new can arrive, and what has arrived is in `incoming`.
+    let ep = me.ipc.lock().waiting_on.clone();
+    if let Some(ep) = ep {
+        ep.forget(me);
+    }
+    let (incoming, caller) = {
+        let mut ipc = me.ipc.lock();
+        ipc.send = None;
+        ipc.reply = None;
+        ipc.waiting_on = None;
+        (ipc.incoming.take(), ipc.caller.take())
+    };
+    if let Some(inc) = incoming {
+        deliver_reply(&inc.caller, Err(Error::PeerGone));
+    }
+    if let Some(c) = caller {
+        deliver_reply(&c, Err(Error::PeerGone));
+    }
+}
