@@ -5,6 +5,7 @@
 //! | `build` | builds the kernel and user programs for `x86_64-unknown-none`, then the boot image `target/tessera/<solution>.img` from a solution file (default `policies/solution.toml`) |
 //! | `run` | `build`, then boots it in QEMU (a window when a display exists, else the serial log on this terminal) |
 //! | `test` | host unit tests, then every QEMU scenario in `policies/tests/*.toml` |
+//! | `bench` | boots the in-OS IPC benchmarks with and without icount and writes `target/bench/ipc.json` |
 //! | `lint` | rustfmt, clippy and rustdoc with warnings as errors |
 //! | `ci` | `lint`, then `test`: exactly what `.ci/run` runs |
 //!
@@ -14,6 +15,7 @@
 //! [`qemu`] (command line and timed runs), [`judge`] (scenario checks),
 //! [`test`](mod@test) (the harness) and [`lint`].
 
+mod bench;
 mod build;
 mod image;
 mod judge;
@@ -52,6 +54,9 @@ enum Command {
     Run(RunArgs),
     /// Run the host unit tests and the QEMU scenarios (both unless one is chosen).
     Test(TestArgs),
+    /// Boot the in-OS IPC benchmarks (with and without icount) and write
+    /// target/bench/ipc.json.
+    Bench,
     /// Check formatting, clippy and rustdoc (warnings are errors).
     Lint,
     /// Lint, then test: what CI runs.
@@ -147,6 +152,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 release: args.release,
             };
             test::test(&ws, &opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench => {
+            bench::bench(&ws)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lint => {

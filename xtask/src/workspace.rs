@@ -4,7 +4,8 @@
 //! Everything here comes from `cargo metadata`, so the root `Cargo.toml` stays
 //! the one source of truth: host crates are the workspace's
 //! `default-members`, bare-metal crates are the other members, and user
-//! programs are the `[[bin]]` targets of packages under `apps/`. Adding a
+//! programs are the `[[bin]]` targets of packages under `apps/` and
+//! `bench/`. Adding a
 //! crate to the workspace needs no change here.
 
 use std::ffi::OsStr;
@@ -23,7 +24,7 @@ pub const KERNEL_PACKAGE: &str = "tessera-kernel";
 /// The package of the test programs; it is always built.
 pub const SELFTEST_PACKAGE: &str = "tessera-selftest";
 
-/// A package under `apps/` with at least one binary: its binaries are the
+/// A package under `apps/` or `bench/` with at least one binary: its binaries are the
 /// program images a solution can name.
 #[derive(Clone, Debug)]
 pub struct AppPackage {
@@ -44,7 +45,7 @@ pub struct Workspace {
     pub host_packages: Vec<String>,
     /// Packages built only for [`BARE_TARGET`] (every other member).
     pub bare_packages: Vec<String>,
-    /// Packages under `apps/` that have binaries.
+    /// Packages under `apps/` and `bench/` that have binaries.
     pub apps: Vec<AppPackage>,
 }
 
@@ -93,6 +94,7 @@ impl Workspace {
             .workspace_default_members
             .context("this cargo is too old: `cargo metadata` lists no default members")?;
         let apps_dir = meta.workspace_root.join("apps");
+        let bench_dir = meta.workspace_root.join("bench");
         let mut host_packages = Vec::new();
         let mut bare_packages = Vec::new();
         let mut apps = Vec::new();
@@ -111,7 +113,9 @@ impl Workspace {
                 .filter(|t| t.kind.iter().any(|k| k == "bin"))
                 .map(|t| t.name.clone())
                 .collect();
-            if pkg.manifest_path.starts_with(&apps_dir) && !bins.is_empty() {
+            let user_program = pkg.manifest_path.starts_with(&apps_dir)
+                || pkg.manifest_path.starts_with(&bench_dir);
+            if user_program && !bins.is_empty() {
                 apps.push(AppPackage {
                     name: pkg.name.clone(),
                     bins,
