@@ -13,14 +13,16 @@ pub fn tsc_hz() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)
 }
 
+/// Nanoseconds per TSC tick as a 32.32 fixed-point number, so that reading
+/// the time is a multiplication rather than a 128-bit division (which costs
+/// as much as the rest of a kernel call).
+static NS_PER_TICK_FP32: AtomicU64 = AtomicU64::new(0);
+
 /// Nanoseconds since the TSC was calibrated (0 before).
 pub fn now_ns() -> u64 {
-    let hz = TSC_HZ.load(Ordering::Relaxed);
-    if hz == 0 {
-        return 0;
-    }
+    let mult = NS_PER_TICK_FP32.load(Ordering::Relaxed);
     let ticks = rdtsc().saturating_sub(TSC_BOOT.load(Ordering::Relaxed));
-    ((ticks as u128 * 1_000_000_000) / hz as u128) as u64
+    ((ticks as u128 * mult as u128) >> 32) as u64
 }
 
 /// The TSC value at `ns` nanoseconds since boot (for TSC-deadline timers).
@@ -71,5 +73,7 @@ pub fn calibrate() {
     };
     let hz = (ticks * 1000 / MS).max(1_000_000);
     TSC_HZ.store(hz, Ordering::Relaxed);
+    let mult = ((1_000_000_000u128 << 32) / hz as u128) as u64;
+    NS_PER_TICK_FP32.store(mult, Ordering::Relaxed);
     TSC_BOOT.store(rdtsc(), Ordering::Relaxed);
 }
