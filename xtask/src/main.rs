@@ -6,6 +6,7 @@
 //! | `run` | `build`, then boots it in QEMU (a window when a display exists, else the serial log on this terminal) |
 //! | `test` | host unit tests, then every QEMU scenario in `policies/tests/*.toml` |
 //! | `bench` | boots the in-OS IPC benchmarks with and without icount and writes `target/bench/ipc.json` |
+//! | `policy check [FILE]` | checks a policy against the interface descriptions and a solution |
 //! | `lint` | rustfmt, clippy and rustdoc with warnings as errors |
 //! | `ci` | `lint`, then `test`: exactly what `.ci/run` runs |
 //!
@@ -20,6 +21,7 @@ mod build;
 mod image;
 mod judge;
 mod lint;
+mod policy;
 mod qemu;
 mod setup;
 mod solution;
@@ -57,10 +59,26 @@ enum Command {
     /// Boot the in-OS IPC benchmarks (with and without icount) and write
     /// target/bench/ipc.json.
     Bench,
+    /// Work with security policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Check formatting, clippy and rustdoc (warnings are errors).
     Lint,
     /// Lint, then test: what CI runs.
     Ci,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check a policy file against the interface descriptions and a
+    /// solution, with rustc-style diagnostics.
+    Check {
+        /// Policy file [default: policies/solution.policy].
+        file: Option<PathBuf>,
+        /// Solution description whose programs are the contexts [default: policies/solution.toml].
+        #[arg(long, value_name = "FILE")]
+        solution: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -156,6 +174,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Bench => {
             bench::bench(&ws)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(PolicyCommand::Check { file, solution }) => {
+            policy::check(&ws, file, solution)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lint => {

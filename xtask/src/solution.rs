@@ -85,6 +85,9 @@ pub struct SolutionFile {
     pub path: PathBuf,
     /// The programs, instances expanded, as the kernel will see them.
     pub solution: Solution,
+    /// The security context of each domain in `solution.programs`: the
+    /// name of the `[[program]]` table it came from.
+    pub contexts: Vec<String>,
     /// The `[test]` table, if the file is a QEMU scenario.
     pub test: Option<TestSpec>,
 }
@@ -203,7 +206,7 @@ impl SolutionFile {
         let raw: RawFile = toml::from_str(text)
             .map_err(|e| anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
         let in_file = |e: String| anyhow!("{}: {e}", path.display());
-        let solution = convert_solution(&raw).map_err(in_file)?;
+        let (solution, contexts) = convert_solution(&raw).map_err(in_file)?;
         let test = raw
             .test
             .as_ref()
@@ -225,6 +228,7 @@ impl SolutionFile {
         Ok(SolutionFile {
             path: path.to_path_buf(),
             solution,
+            contexts,
             test,
         })
     }
@@ -268,7 +272,7 @@ fn is_label(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-fn convert_solution(raw: &RawFile) -> Result<Solution, String> {
+fn convert_solution(raw: &RawFile) -> Result<(Solution, Vec<String>), String> {
     let name = &raw.solution.name;
     if !is_label(name) || name.len() > NAME_LEN {
         return Err(format!(
@@ -315,12 +319,16 @@ fn convert_solution(raw: &RawFile) -> Result<Solution, String> {
             }
         }
     }
-    Ok(Solution {
-        name: name.clone(),
-        exit_when_done: raw.solution.exit_when_done,
-        programs,
-        channels,
-    })
+    let contexts = origin.iter().map(|o| o.to_string()).collect();
+    Ok((
+        Solution {
+            name: name.clone(),
+            exit_when_done: raw.solution.exit_when_done,
+            programs,
+            channels,
+        },
+        contexts,
+    ))
 }
 
 /// The domains a channel end names: every domain called `end`, and every

@@ -53,6 +53,10 @@ pub fn test(ws: &Workspace, opts: &TestOptions) -> Result<()> {
         eprintln!("error: {e:#}");
         failed.push("host tests");
     }
+    if host && let Err(e) = crate::policy::check(ws, None, None) {
+        eprintln!("error: {e:#}");
+        failed.push("solution policy");
+    }
     if qemu && let Err(e) = qemu_tests(ws, opts) {
         eprintln!("error: {e:#}");
         failed.push("QEMU scenarios");

@@ -1,0 +1,77 @@
+//! The shipped policies compile: `policies/solution.policy` against the
+//! default solution, and every `policies/examples/*.policy` against the
+//! interfaces and programs its header names.
+
+mod common;
+use policy::Solution;
+
+fn sol(programs: &[&str], channels: &[(&str, &str)]) -> Solution {
+    Solution {
+        programs: programs.iter().map(|s| s.to_string()).collect(),
+        channels: channels
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    }
+}
+
+fn compile(name: &str, src: &str, s: &Solution) -> policy::Compiled {
+    let c = policy::compile(name, src, &common::ifaces(), s).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.warnings.is_empty(), "{}", c.warnings.join("\n"));
+    c
+}
+
+#[test]
+fn solution_policy() {
+    let src = include_str!("../../solution.policy");
+    let c = compile("solution.policy", src, &sol(&["hello", "threads"], &[]));
+    assert_eq!(c.contexts, ["kernel", "hello", "threads"]);
+    let p = engine::Policy::from_bytes(&c.bytes).unwrap();
+    // The common kernel calls are static, so the verdict cache can hold them.
+    let sv = |src, i, m| p.static_verdict(engine::EventKind::Request, src, 0, i, m);
+    assert_eq!(
+        sv(1, abi::iface::TIME, abi::time::NOW).map(|d| d.verdict),
+        Some(engine::Verdict::Allow)
+    );
+    assert_eq!(
+        sv(1, abi::iface::TASK, abi::task::THREAD_CREATE).map(|d| d.verdict),
+        Some(engine::Verdict::Deny)
+    );
+    assert_eq!(
+        sv(2, abi::iface::TASK, abi::task::THREAD_CREATE).map(|d| d.verdict),
+        Some(engine::Verdict::Allow)
+    );
+    assert_eq!(sv(1, abi::iface::MEMORY, abi::mem::MAP), None);
+}
+
+#[test]
+fn echo_example() {
+    compile(
+        "echo.policy",
+        include_str!("../../examples/echo.policy"),
+        &sol(&["client", "echo"], &[("client", "echo")]),
+    );
+}
+
+#[test]
+fn files_example() {
+    compile(
+        "files.policy",
+        include_str!("../../examples/files.policy"),
+        &sol(&["client", "fs"], &[("client", "fs")]),
+    );
+}
+
+#[test]
+fn echo_example_against_a_real_interface_file() {
+    let idl_src = "interface Echo = 0x100 {\n    method ping(a: u64, b: u64, c: u64, d: u64) -> (a: u64, b: u64, c: u64, d: u64) = 1;\n    method who() -> (badge: u64, cpu: u64) = 2;\n    method slow(ms: u32) = 4;\n    method done() = 9;\n}\n";
+    let ifaces = idl::load(&[("echo.idl".to_string(), idl_src.to_string())]).expect("idl loads");
+    let s = sol(&["client", "echo"], &[("client", "echo")]);
+    policy::compile(
+        "echo.policy",
+        include_str!("../../examples/echo.policy"),
+        &ifaces,
+        &s,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
