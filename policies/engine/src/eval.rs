@@ -120,11 +120,33 @@ fn shape_ok(fields: &[FieldType], words: &[u64; 4]) -> bool {
     })
 }
 
+/// Most entries the static verdict table may have (4 bytes each: 16 MiB).
+pub const MAX_STATIC_ENTRIES: usize = 1 << 22;
+/// Most (entry, rule) pairs computing that table may take.
+pub const MAX_STATIC_WORK: usize = 1 << 27;
+
 impl Policy {
     /// Decodes and validates compiled tables, and precomputes the static
     /// verdict table. Never panics, whatever the bytes.
     pub fn from_bytes(b: &[u8]) -> Result<Policy, EngineError> {
         let tables = Tables::decode(b)?;
+        // Counts come from the bytes: bound the table they imply before
+        // allocating or computing it.
+        let c = usize::from(tables.contexts);
+        let entries = c
+            .checked_mul(c)
+            .and_then(|cc| {
+                cc.checked_mul(tables.methods.len())?
+                    .checked_mul(2)?
+                    .checked_add(cc)
+            })
+            .ok_or(EngineError::TooLarge)?;
+        let work = entries
+            .checked_mul(tables.rules.len().max(1))
+            .ok_or(EngineError::TooLarge)?;
+        if entries > MAX_STATIC_ENTRIES || work > MAX_STATIC_WORK {
+            return Err(EngineError::TooLarge);
+        }
         Ok(Policy::from_tables(tables, fnv1a(b) & !0xffff_ffff))
     }
 

@@ -27,7 +27,7 @@ extern crate alloc;
 mod eval;
 pub mod tables;
 
-pub use eval::{ModelState, Policy};
+pub use eval::{MAX_STATIC_ENTRIES, MAX_STATIC_WORK, ModelState, Policy};
 pub use tables::EngineError;
 
 /// `Decision::rule` when no rule decided (default deny, malformed message).

@@ -62,6 +62,12 @@ pub enum EngineError {
     /// A predicate is malformed (stack underflow or overflow, wrong result
     /// count, predicate on an event without fields).
     BadExpression,
+    /// The static verdict table these counts imply would be larger or
+    /// slower to build than [`crate::MAX_STATIC_ENTRIES`] and
+    /// [`crate::MAX_STATIC_WORK`] allow. It has two entries per (source,
+    /// destination, method) and one per (source, destination), and each is
+    /// computed by scanning the rules.
+    TooLarge,
 }
 
 /// The type of one message field; decides which words are well-shaped and
@@ -185,6 +191,20 @@ pub enum CmpOp {
     Gt,
     /// `>=`
     Ge,
+}
+
+impl CmpOp {
+    /// The operator as the policy language writes it.
+    pub fn text(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
 }
 
 /// One instruction of a predicate in postfix form. Comparisons read a field

@@ -200,3 +200,14 @@ proptest! {
         }
     }
 }
+
+/// Counts in the bytes decide how big the static verdict table is; a forged
+/// count must be refused before anything that size is allocated (a fuzz run
+/// once asked for 60 GB here).
+#[test]
+fn huge_static_tables_are_refused() {
+    let mut t = sample();
+    t.contexts = u16::MAX - 1; // u16::MAX itself means "any context"
+    let b = t.encode();
+    assert_eq!(Policy::from_bytes(&b).err(), Some(EngineError::TooLarge));
+}

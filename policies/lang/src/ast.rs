@@ -142,36 +142,8 @@ pub struct GuardDecl {
     pub states: Vec<Ident>,
 }
 
-/// Comparison operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CmpOp {
-    /// `==`
-    Eq,
-    /// `!=`
-    Ne,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-}
-
-impl CmpOp {
-    /// The operator's text.
-    pub fn text(self) -> &'static str {
-        match self {
-            CmpOp::Eq => "==",
-            CmpOp::Ne => "!=",
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-        }
-    }
-}
+/// Comparison operators: the engine's own, so the compiler needs no mapping.
+pub use engine::tables::CmpOp;
 
 /// A literal.
 #[derive(Clone, Debug)]

@@ -263,17 +263,9 @@ impl Ctx<'_> {
                     );
                     return Err(());
                 }
-                let op = match op {
-                    CmpOp::Eq => tables::CmpOp::Eq,
-                    CmpOp::Ne => tables::CmpOp::Ne,
-                    CmpOp::Lt => tables::CmpOp::Lt,
-                    CmpOp::Le => tables::CmpOp::Le,
-                    CmpOp::Gt => tables::CmpOp::Gt,
-                    CmpOp::Ge => tables::CmpOp::Ge,
-                };
                 out.push(Op::Cmp {
                     word,
-                    op,
+                    op: *op,
                     lit: encode(v),
                 });
                 Ok(())
