@@ -49,6 +49,7 @@ pub fn start_solution(image: &'static [u8]) {
         Ok(s) => s,
         Err(e) => return log::error!("solution description: {e:?}; nothing to start"),
     };
+    crate::security::init(img.get("policy"), img.get("contexts"));
     let (free, total) = crate::mm::frame_stats();
     log::info!(
         "solution '{}': {} programs; {free} of {total} frames free",
@@ -146,7 +147,12 @@ fn prepare(
     planned: &mut [u32; smp::cpuset::MAX_CPUS],
 ) -> Result<(Arc<Domain>, ThreadRef), String> {
     use alloc::format;
-    let d = Domain::new(name, priority, affinity, program).ok_or("out of memory")?;
+    // Starting a program is an `execute` event for the security module.
+    let context = crate::security::program_context(program);
+    let kernel = crate::security::kernel_context();
+    crate::security::check(engine::EventKind::Execute, kernel, context, 0, 0, [0; 4])
+        .map_err(|_| String::from("the policy does not allow starting it"))?;
+    let d = Domain::new(name, priority, affinity, program, context).ok_or("out of memory")?;
     let (entry, stack) = {
         let mut space = d.space.lock();
         let entry = space.load_image(elf).map_err(|e| format!("{e}"))?;

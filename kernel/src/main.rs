@@ -38,6 +38,7 @@ mod obj;
 mod percpu;
 mod pvh;
 mod sched;
+mod security;
 mod syscall;
 mod time;
 mod tlb;

@@ -12,8 +12,10 @@ use crate::endpoints;
 use crate::obj::domain::{Domain, KObject};
 use crate::obj::endpoint;
 use crate::sched;
+use crate::security;
 use abi::{Error, Handle, MSG_WORDS, Message, Syscall, Tag, rights};
 use alloc::sync::Arc;
+use engine::EventKind;
 
 /// What a successful syscall returns in registers.
 #[derive(Clone, Copy, Debug, Default)]
@@ -99,12 +101,38 @@ fn call(frame: &TrapFrame) -> Result<Reply, Error> {
             if tag.interface() != service.interface() {
                 return Err(Error::BadInterface);
             }
-            endpoints::call(&domain, service, tag.method(), words(frame))
+            if !endpoints::has_method(service, tag.method()) {
+                return Err(Error::BadMethod);
+            }
+            // Kernel endpoints are checked like any other: the request, then
+            // the response.
+            let (iface, method, w) = (tag.interface(), tag.method(), words(frame));
+            let kernel = security::kernel_context();
+            security::check(EventKind::Request, domain.context, kernel, iface, method, w)?;
+            let reply = endpoints::call(&domain, service, method, w)?;
+            security::check(
+                EventKind::Response,
+                kernel,
+                domain.context,
+                iface,
+                method,
+                reply.words,
+            )?;
+            Ok(reply)
         }
         KObject::Endpoint { ep, badge } => {
             if tag.interface() < abi::iface::FIRST_USER {
                 return Err(Error::BadInterface);
             }
+            let w = words(frame);
+            security::check(
+                EventKind::Request,
+                domain.context,
+                ep.context,
+                tag.interface(),
+                tag.method(),
+                w,
+            )?;
             drop(domain);
             let me = sched::current();
             let reply = endpoint::call(&me, &ep, badge, Message::new(tag, words(frame)))?;

@@ -37,7 +37,12 @@ pub fn write_image(file: &SolutionFile, artifacts: &Artifacts, out: &Path) -> Re
         }
         blobs.push((image, elf));
     }
+    let policy = compile_policy(file)?;
     let mut entries: Vec<(&str, &[u8])> = vec![(SOLUTION_ENTRY, &encoded)];
+    if let Some((p, c)) = &policy {
+        entries.push((POLICY_ENTRY, p));
+        entries.push((CONTEXTS_ENTRY, c));
+    }
     entries.extend(blobs.iter().map(|(n, d)| (*n, d.as_slice())));
     let bytes = build_image(&entries)
         .map_err(|e| anyhow::anyhow!("could not build the boot image: {e}"))?;
@@ -53,6 +58,64 @@ pub fn write_image(file: &SolutionFile, artifacts: &Artifacts, out: &Path) -> Re
     Ok(())
 }
 
+/// Boot-image entry holding the compiled policy (`engine::Policy` bytes).
+pub const POLICY_ENTRY: &str = "policy";
+/// Boot-image entry mapping domains to contexts: a `u16` count N, the
+/// `kernel` context's index, one index per program of the solution (N - 1
+/// of them), all `u16` LE, then the context names in index order, each
+/// followed by `\n` (for audit lines).
+pub const CONTEXTS_ENTRY: &str = "contexts";
+
+/// Compiles the solution's policy against `policies/interfaces/*.idl`.
+/// Without a policy there is nothing to add: the kernel then denies
+/// everything, and `build` says so.
+fn compile_policy(file: &SolutionFile) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let Some(path) = &file.policy else {
+        return Ok(None);
+    };
+    let src = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "{}: could not read policy {}",
+            file.path.display(),
+            path.display()
+        )
+    })?;
+    let root = crate::workspace::default_root();
+    let ifaces = crate::policy::load_interfaces(&root.join("policies/interfaces"))?;
+    let shown = path
+        .strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    let compiled = policy::compile(&shown, &src, &ifaces, &crate::policy::policy_solution(file))
+        .map_err(|diagnostics| {
+            anyhow::anyhow!(
+                "{diagnostics}
+{shown}: the policy has errors"
+            )
+        })?;
+    let index = |name: &str| {
+        compiled
+            .contexts
+            .iter()
+            .position(|c| c == name)
+            .and_then(|i| u16::try_from(i).ok())
+            .with_context(|| format!("{shown}: the compiled policy has no context `{name}`"))
+    };
+    let count = u16::try_from(file.contexts.len() + 1).context("too many programs")?;
+    let mut contexts = Vec::new();
+    contexts.extend_from_slice(&count.to_le_bytes());
+    contexts.extend_from_slice(&index("kernel")?.to_le_bytes());
+    for c in &file.contexts {
+        contexts.extend_from_slice(&index(c)?.to_le_bytes());
+    }
+    for name in &compiled.contexts {
+        contexts.extend_from_slice(name.as_bytes());
+        contexts.push(b'\n');
+    }
+    Ok(Some((compiled.bytes, contexts)))
+}
+
 fn tmp_path(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp{}", std::process::id()));
@@ -65,6 +128,7 @@ pub fn summary(file: &SolutionFile, image: &Path, ws: &Workspace) -> String {
     let size = std::fs::metadata(image).map(|m| m.len()).unwrap_or(0);
     let mut out = format!(
         "solution `{}` ({}): {} program(s), {} image(s), {} channel(s), exit when done: {}\n\
+         policy: {}\n\
          image {} ({} KiB)\n",
         s.name,
         ws.show(&file.path),
@@ -72,6 +136,10 @@ pub fn summary(file: &SolutionFile, image: &Path, ws: &Workspace) -> String {
         file.images().len(),
         s.channels.len(),
         if s.exit_when_done { "yes" } else { "no" },
+        file.policy.as_ref().map_or_else(
+            || "none: the kernel will deny every request and start nothing".to_string(),
+            |p| ws.show(p).to_string()
+        ),
         ws.show(image),
         size.div_ceil(1024),
     );

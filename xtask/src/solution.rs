@@ -88,6 +88,8 @@ pub struct SolutionFile {
     /// The security context of each domain in `solution.programs`: the
     /// name of the `[[program]]` table it came from.
     pub contexts: Vec<String>,
+    /// The policy file (`[solution] policy`, relative to this file), if any.
+    pub policy: Option<PathBuf>,
     /// The `[test]` table, if the file is a QEMU scenario.
     pub test: Option<TestSpec>,
 }
@@ -144,6 +146,8 @@ struct RawSolution {
     name: String,
     #[serde(default)]
     exit_when_done: bool,
+    #[serde(default)]
+    policy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -225,10 +229,16 @@ impl SolutionFile {
         solution
             .encode()
             .map_err(|e| in_file(format!("solution cannot be encoded: {e}")))?;
+        let policy = raw
+            .solution
+            .policy
+            .as_ref()
+            .map(|p| path.parent().unwrap_or(Path::new(".")).join(p));
         Ok(SolutionFile {
             path: path.to_path_buf(),
             solution,
             contexts,
+            policy,
             test,
         })
     }

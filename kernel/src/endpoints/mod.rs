@@ -12,6 +12,21 @@ use crate::obj::domain::{Domain, Service};
 use crate::syscall::Reply;
 use abi::{Error, MSG_WORDS};
 
+/// Whether kernel service `service` has method `method` (checked before the
+/// security module, so an unknown method is `BadMethod`, not `Denied`).
+pub fn has_method(service: Service, method: u16) -> bool {
+    use abi::{log as l, mem as m, task as t, time as tm};
+    match service {
+        Service::Log => method == l::WRITE,
+        Service::Task => matches!(
+            method,
+            t::EXIT | t::YIELD | t::THREAD_CREATE | t::THREAD_EXIT | t::INFO | t::CHANNEL
+        ),
+        Service::Time => matches!(method, tm::NOW | tm::SLEEP),
+        Service::Memory => matches!(method, m::MAP | m::UNMAP | m::STATS),
+    }
+}
+
 /// Runs method `method` of kernel service `service` for `caller`.
 pub fn call(
     caller: &Domain,

@@ -93,6 +93,8 @@ pub struct Domain {
     pub affinity: CpuSet,
     /// Index of its program in the solution (for expectations).
     pub program: usize,
+    /// Security context (index into the policy's contexts).
+    pub context: u16,
     /// The address space.
     pub space: Mutex<AddressSpace>,
     /// Physical address of its PML4 (fixed for the domain's life).
@@ -147,7 +149,13 @@ fn alloc_asid() -> (u16, u64) {
 impl Domain {
     /// Creates a domain with an empty address space and the kernel-endpoint
     /// handles every domain starts with.
-    pub fn new(name: &str, priority: u8, affinity: CpuSet, program: usize) -> Option<Arc<Domain>> {
+    pub fn new(
+        name: &str,
+        priority: u8,
+        affinity: CpuSet,
+        program: usize,
+        context: u16,
+    ) -> Option<Arc<Domain>> {
         let space = AddressSpace::new()?;
         let mut handles = HandleTable::new(MAX_HANDLES);
         let call = Rights(rights::CALL);
@@ -167,6 +175,7 @@ impl Domain {
             priority,
             affinity,
             program,
+            context,
             space: Mutex::new(space),
             root,
             asid,
@@ -208,7 +217,7 @@ impl Domain {
         if let Some(ep) = inbox.as_ref() {
             return Ok(ep.clone());
         }
-        let ep = Endpoint::new(&self.name);
+        let ep = Endpoint::new(&self.name, self.context);
         let obj = KObject::Endpoint {
             ep: ep.clone(),
             badge: 0,

@@ -16,12 +16,13 @@
 //!   (through `sched::wake`). No two `ipc` locks are held at once.
 
 use super::thread::ThreadRef;
-use crate::sched;
+use crate::{sched, security};
 use abi::{Error, Message};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use engine::EventKind;
 use spin::Mutex;
 
 /// A request handed straight to a waiting receiver.
@@ -62,6 +63,8 @@ pub struct Endpoint {
     pub id: u64,
     /// Name of the serving domain (for logs).
     pub server: alloc::string::String,
+    /// Security context of the serving domain.
+    pub context: u16,
     state: Mutex<State>,
 }
 
@@ -78,10 +81,11 @@ fn deliver_reply(caller: &ThreadRef, reply: Result<Message, Error>) {
 
 impl Endpoint {
     /// A new, live endpoint served by `server`.
-    pub fn new(server: &str) -> Arc<Endpoint> {
+    pub fn new(server: &str, context: u16) -> Arc<Endpoint> {
         Arc::new(Endpoint {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             server: alloc::string::String::from(server),
+            context,
             state: Mutex::new(State {
                 dead: false,
                 receivers: VecDeque::new(),
@@ -220,13 +224,29 @@ pub fn recv(me: &ThreadRef, ep: &Arc<Endpoint>) -> Result<(Message, u64), Error>
     }
 }
 
-/// `Reply`: answers the request this thread last received.
+/// `Reply`: answers the request this thread last received. The reply is a
+/// `response` event for the security module; a denied reply reaches the
+/// caller as `Denied`, and the server learns it too.
 pub fn reply(me: &ThreadRef, msg: Message) -> Result<(), Error> {
     let caller = me.ipc.lock().caller.take().ok_or(Error::NoCaller)?;
     if caller.kill.load(Ordering::Acquire) {
         // The caller's domain is ending; it no longer waits for an answer.
         deliver_reply(&caller, Err(Error::PeerGone));
         return Err(Error::PeerGone);
+    }
+    let src = me.domain.as_ref().map_or(0, |d| d.context);
+    let dst = caller.domain.as_ref().map_or(0, |d| d.context);
+    let tag = msg.tag;
+    if let Err(e) = security::check(
+        EventKind::Response,
+        src,
+        dst,
+        tag.interface(),
+        tag.method(),
+        msg.words,
+    ) {
+        deliver_reply(&caller, Err(e));
+        return Err(e);
     }
     deliver_reply(&caller, Ok(msg));
     Ok(())

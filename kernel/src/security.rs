@@ -1,0 +1,165 @@
+//! The security module host: the compiled policy and the model state, and
+//! the one function every request, response and program start goes through.
+//!
+//! The decision itself is made by the `engine` crate from tables that xtask
+//! compiled from the solution's policy; the kernel only supplies the event
+//! (contexts, interface, method, words) and enforces the verdict. Without a
+//! valid policy in the boot image everything is denied.
+//!
+//! Audited decisions (every denial, and the allows the policy marks) are
+//! written to the console as `audit:` lines. The audit ring that a
+//! privileged domain can read is still to come.
+
+use abi::Error;
+use alloc::string::String;
+use alloc::vec::Vec;
+use engine::{Event, EventKind, ModelState, Policy, Verdict};
+use spin::Mutex;
+
+struct Security {
+    policy: Policy,
+    state: Mutex<ModelState>,
+    kernel: u16,
+    /// Context index of each program of the solution.
+    programs: Vec<u16>,
+    /// Context names, by index (for audit lines).
+    names: Vec<String>,
+}
+
+static SECURITY: spin::Once<Option<Security>> = spin::Once::new();
+
+/// Loads the policy and the domain-to-context table from the boot image.
+/// A missing or invalid policy leaves the module in deny-everything mode.
+pub fn init(policy: Option<&[u8]>, contexts: Option<&[u8]>) {
+    SECURITY.call_once(|| {
+        let (Some(bytes), Some(ctx)) = (policy, contexts) else {
+            log::warn!("no policy in the boot image; every request is denied");
+            return None;
+        };
+        let policy = match Policy::from_bytes(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                log::error!("the policy does not decode ({e:?}); every request is denied");
+                return None;
+            }
+        };
+        let Some((kernel, programs, names)) = parse_contexts(ctx, policy.context_count()) else {
+            log::error!("the context table does not match the policy; every request is denied");
+            return None;
+        };
+        log::info!(
+            "policy loaded: {} contexts ({}), {} bytes of tables",
+            names.len(),
+            names.join(", "),
+            bytes.len()
+        );
+        let state = Mutex::new(ModelState::new(&policy));
+        Some(Security {
+            policy,
+            state,
+            kernel,
+            programs,
+            names,
+        })
+    });
+}
+
+/// Parses the `contexts` boot-image entry (see xtask's `image.rs`): the
+/// kernel's context, each program's context, and the names. Every index must
+/// be below `count`, the policy's number of contexts.
+fn parse_contexts(b: &[u8], count: u16) -> Option<(u16, Vec<u16>, Vec<String>)> {
+    let n = usize::from(u16::from_le_bytes([*b.first()?, *b.get(1)?]));
+    let ids_end = 2 + 2 * n;
+    let ids: Vec<u16> = b
+        .get(2..ids_end)?
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    if ids.iter().any(|&c| c >= count) {
+        return None;
+    }
+    let names: Vec<String> = core::str::from_utf8(b.get(ids_end..)?)
+        .ok()?
+        .split_terminator('\n')
+        .map(String::from)
+        .collect();
+    if names.len() != usize::from(count) {
+        return None;
+    }
+    let (&kernel, programs) = ids.split_first()?;
+    Some((kernel, programs.to_vec(), names))
+}
+
+/// The context of program `index` of the solution (0 without a policy).
+pub fn program_context(index: usize) -> u16 {
+    module()
+        .and_then(|s| s.programs.get(index).copied())
+        .unwrap_or(0)
+}
+
+/// The kernel's own context.
+pub fn kernel_context() -> u16 {
+    module().map_or(0, |s| s.kernel)
+}
+
+fn module() -> Option<&'static Security> {
+    SECURITY.get().and_then(|s| s.as_ref())
+}
+
+fn kind_name(k: EventKind) -> &'static str {
+    match k {
+        EventKind::Request => "request",
+        EventKind::Response => "response",
+        EventKind::Execute => "execute",
+    }
+}
+
+/// Decides one event; `Err(Denied)` if the policy refuses it.
+pub fn check(
+    kind: EventKind,
+    src: u16,
+    dst: u16,
+    iface: u16,
+    method: u16,
+    words: [u64; 4],
+) -> Result<(), Error> {
+    let Some(sec) = module() else {
+        return Err(Error::Denied);
+    };
+    let ev = Event {
+        kind,
+        src,
+        dst,
+        iface,
+        method,
+        words,
+    };
+    let d = sec.policy.evaluate(&mut sec.state.lock(), &ev);
+    if d.audit || d.verdict == Verdict::Deny {
+        let name = |c: u16| sec.names.get(usize::from(c)).map_or("?", String::as_str);
+        let why = if d.malformed {
+            String::from("the message does not match the interface")
+        } else if d.rule == engine::NO_RULE {
+            String::from("no rule allows it")
+        } else {
+            alloc::format!("rule {}", d.rule)
+        };
+        log::info!(
+            "audit: {} {} {} -> {} iface {:#x} method {} ({why})",
+            if d.verdict == Verdict::Allow {
+                "allow"
+            } else {
+                "DENY"
+            },
+            kind_name(kind),
+            name(src),
+            name(dst),
+            iface,
+            method,
+        );
+    }
+    match d.verdict {
+        Verdict::Allow => Ok(()),
+        Verdict::Deny => Err(Error::Denied),
+    }
+}
