@@ -126,3 +126,40 @@ fn load_all(files: &check::Files) -> Result<Vec<Interface>, Vec<Diagnostic>> {
         Err(errors)
     }
 }
+
+/// For a user program's `build.rs`: generates Rust for every `*.idl` file in
+/// `dir` into `$OUT_DIR/interfaces.rs` (include it with
+/// `include!(concat!(env!("OUT_DIR"), "/interfaces.rs"))`), and tells cargo
+/// to rerun when the files change. Errors are rendered and returned.
+pub fn generate_for_build(dir: &std::path::Path) -> Result<(), String> {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for e in entries {
+        let path = e.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        if path.extension().is_some_and(|x| x == "idl") {
+            println!("cargo:rerun-if-changed={}", path.display());
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    files.sort();
+    let ifaces = load(&files).map_err(|diags| {
+        diags
+            .iter()
+            .map(|d| {
+                let src = files
+                    .iter()
+                    .find(|(f, _)| *f == d.file)
+                    .map_or("", |(_, s)| s.as_str());
+                d.render(src)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let out = std::env::var("OUT_DIR")
+        .map_err(|_| "OUT_DIR is not set (not in a build script?)".to_string())?;
+    let path = std::path::Path::new(&out).join("interfaces.rs");
+    std::fs::write(&path, generate_rust(&ifaces)).map_err(|e| format!("{}: {e}", path.display()))
+}

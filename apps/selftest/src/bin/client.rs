@@ -12,6 +12,10 @@
 //!
 //! With argument 1 it first asks the server to crash (`CRASH`) and expects
 //! `PeerGone`, then checks that later calls also get `PeerGone`.
+//!
+//! Calls go through the `EchoClient` stubs generated from
+//! `policies/interfaces/echo.idl`; only the misuse checks in step 3 build
+//! raw messages, because misusing the ABI is their point.
 
 #![no_std]
 #![no_main]
@@ -19,9 +23,13 @@
 use rt::abi::{Error, Message, Tag};
 use rt::{kernel, sys};
 
+mod ifaces {
+    include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
+}
+use ifaces::EchoClient;
+
 rt::entry!(main);
 
-const ECHO: u16 = 0x100;
 const ROUNDS: u64 = 300;
 
 fn check(ok: &mut bool, what: &str, good: bool) {
@@ -40,14 +48,15 @@ fn main() -> i32 {
             return 1;
         }
     };
+    let echo = EchoClient { handle: h };
     let mut ok = true;
     if rt::arg() == 1 {
-        return crash_test(h);
+        return crash_test(&echo);
     }
     for i in 0..ROUNDS {
         let words = [i, i * 2, u64::MAX - 1 - i, me.domain];
-        match sys::call(h, Message::new(Tag::new(ECHO, 1), words)) {
-            Ok(r) if r.words == words.map(|w| w + 1) && r.tag.method() == 1 => {}
+        match echo.ping(words[0], words[1], words[2], words[3]) {
+            Ok(r) if [r.a, r.b, r.c, r.d] == words.map(|w| w + 1) => {}
             other => {
                 rt::error!("client: PING {} answered {:?}", i, other);
                 ok = false;
@@ -62,18 +71,18 @@ fn main() -> i32 {
             me.cpu
         );
     }
-    match sys::call(h, Message::new(Tag::new(ECHO, 2), [0; 4])) {
+    match echo.who() {
         Ok(r) => {
             check(
                 &mut ok,
                 "the badge is the caller's domain id",
-                r.words[0] == me.domain,
+                r.badge == me.domain,
             );
             rt::println!(
                 "client: server saw badge {} (domain {}) and ran on cpu {} (client on cpu {})",
-                r.words[0],
+                r.badge,
                 me.domain,
-                r.words[1],
+                r.cpu,
                 me.cpu
             );
         }
@@ -104,7 +113,7 @@ fn main() -> i32 {
         kernel::channel("a-channel-name-longer-than-32-bytes").err()
             == Some(Error::InvalidArgument),
     );
-    if let Err(e) = sys::call(h, Message::new(Tag::new(ECHO, 9), [0; 4])) {
+    if let Err(e) = echo.done() {
         rt::error!("client: DONE failed: {}", e);
         ok = false;
     }
@@ -116,14 +125,14 @@ fn main() -> i32 {
     }
 }
 
-fn crash_test(h: rt::abi::Handle) -> i32 {
-    let r = sys::call(h, Message::new(Tag::new(ECHO, 3), [0; 4]));
+fn crash_test(echo: &EchoClient) -> i32 {
+    let r = echo.crash();
     rt::println!("client: CRASH answered {:?}", r);
     if r.err() != Some(Error::PeerGone) {
         rt::error!("client: FAILED: expected PeerGone from a crashing server");
         return 1;
     }
-    let again = sys::call(h, Message::new(Tag::new(ECHO, 1), [1, 2, 3, 4]));
+    let again = echo.ping(1, 2, 3, 4);
     if again.err() != Some(Error::PeerGone) {
         rt::error!("client: FAILED: a dead server answered {:?}", again);
         return 1;

@@ -1,79 +1,110 @@
-//! `echo`: a test server on its inbox endpoint (`handles::INBOX`).
+//! `echo`: a test server for interface `Echo` (`policies/interfaces/echo.idl`)
+//! on its inbox endpoint (`handles::INBOX`), built on the server trait and
+//! dispatch code generated from the interface file.
 //!
-//! Methods of interface `ECHO` (0x100), all register-only:
-//! - 1 `PING(a, b, c, d)` -> `(a+1, b+1, c+1, d+1)`
-//! - 2 `WHO()` -> `(badge, cpu)`: the caller's badge as the kernel saw it,
-//!   and the server's CPU
-//! - 3 `CRASH()`: the server faults on purpose while the caller waits
-//! - 4 `SLOW(ms)`: sleeps `ms` before replying
-//! - 9 `DONE()`: a client says it has finished; the server exits once
-//!   `arg` clients have done so.
-//!
-//! Unknown methods are answered with method 0xffff and no data.
+//! It exits once `arg` clients have called `done`.
 
 #![no_std]
 #![no_main]
 
-use rt::abi::{Message, Tag, handles};
+use rt::abi::handles;
 use rt::{kernel, sys};
+
+mod ifaces {
+    include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
+}
+use ifaces::{Caller, EchoServer, dispatch_echo, echo};
 
 rt::entry!(main);
 
-/// The interface number used by the IPC test programs.
-const ECHO: u16 = 0x100;
+struct Echo {
+    clients: u64,
+    done: u64,
+    served: u64,
+}
+
+impl EchoServer for Echo {
+    fn ping(
+        &mut self,
+        _: &Caller,
+        a: u64,
+        b: u64,
+        c: u64,
+        d: u64,
+    ) -> Result<echo::PingReply, rt::abi::Error> {
+        let one = |x: u64| x.wrapping_add(1);
+        Ok(echo::PingReply {
+            a: one(a),
+            b: one(b),
+            c: one(c),
+            d: one(d),
+        })
+    }
+
+    fn who(&mut self, caller: &Caller) -> Result<echo::WhoReply, rt::abi::Error> {
+        Ok(echo::WhoReply {
+            badge: caller.badge,
+            cpu: kernel::info().cpu,
+        })
+    }
+
+    fn crash(&mut self, caller: &Caller) -> Result<(), rt::abi::Error> {
+        rt::println!("echo: crashing on request from badge {}", caller.badge);
+        // SAFETY: a deliberate fault; address 0 is never mapped.
+        unsafe { core::ptr::write_volatile(core::ptr::null_mut::<u64>(), 1) };
+        Ok(())
+    }
+
+    fn slow(&mut self, _: &Caller, ms: u32) -> Result<(), rt::abi::Error> {
+        kernel::sleep_ns(u64::from(ms) * 1_000_000);
+        Ok(())
+    }
+
+    fn done(&mut self, _: &Caller) -> Result<(), rt::abi::Error> {
+        self.done += 1;
+        Ok(())
+    }
+}
 
 fn main() -> i32 {
-    let clients = rt::arg().max(1);
-    let mut done = 0;
-    let mut served = 0u64;
-    let mut answer = Message::new(Tag::new(ECHO, 0), [0; 4]);
+    let mut server = Echo {
+        clients: rt::arg().max(1),
+        done: 0,
+        served: 0,
+    };
     rt::println!(
         "echo: serving {} client(s) on cpu {}",
-        clients,
+        server.clients,
         kernel::info().cpu
     );
+    let mut request = match sys::recv(handles::INBOX) {
+        Ok(r) => r,
+        Err(e) => {
+            rt::error!("echo: receive failed: {}", e);
+            return 1;
+        }
+    };
     loop {
-        // The first reply_recv has no caller to answer: it only receives.
-        let req = match sys::reply_recv(answer, handles::INBOX) {
+        server.served += 1;
+        let reply = dispatch_echo(&mut server, &request);
+        if server.done == server.clients {
+            if let Err(e) = sys::reply(reply) {
+                rt::error!("echo: final reply failed: {}", e);
+                return 1;
+            }
+            rt::println!(
+                "echo: all {} clients done after {} requests",
+                server.clients,
+                server.served
+            );
+            return 0;
+        }
+        request = match sys::reply_recv(reply, handles::INBOX) {
             Ok(r) => r,
             Err(e) => {
                 rt::error!("echo: receive failed: {}", e);
                 return 1;
             }
         };
-        served += 1;
-        let w = req.msg.words;
-        let (method, words) = match req.msg.tag.method() {
-            1 => (1, [w[0] + 1, w[1] + 1, w[2] + 1, w[3] + 1]),
-            2 => (2, [req.badge, kernel::info().cpu, 0, 0]),
-            3 => {
-                rt::println!("echo: crashing on request from badge {}", req.badge);
-                // SAFETY: a deliberate fault; address 0 is never mapped.
-                unsafe { core::ptr::write_volatile(core::ptr::null_mut::<u64>(), 1) };
-                (3, [0; 4])
-            }
-            4 => {
-                kernel::sleep_ns(w[0].saturating_mul(1_000_000));
-                (4, [0; 4])
-            }
-            9 => {
-                done += 1;
-                if done == clients {
-                    if let Err(e) = sys::reply(Message::new(Tag::new(ECHO, 9), [0; 4])) {
-                        rt::error!("echo: final reply failed: {}", e);
-                        return 1;
-                    }
-                    rt::println!(
-                        "echo: all {} clients done after {} requests",
-                        clients,
-                        served
-                    );
-                    return 0;
-                }
-                (9, [0; 4])
-            }
-            _ => (0xffff, [0; 4]),
-        };
-        answer = Message::new(Tag::new(ECHO, method), words);
     }
 }

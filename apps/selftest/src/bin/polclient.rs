@@ -15,15 +15,31 @@
 #![no_std]
 #![no_main]
 
-use rt::abi::{Error, Message, Tag};
-use rt::{kernel, sys};
+use rt::abi::Error;
+use rt::kernel;
+
+mod ifaces {
+    include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
+}
+use ifaces::EchoClient;
 
 rt::entry!(main);
 
-const ECHO: u16 = 0x100;
+/// One step of the test: a call through the generated client stub.
+enum Step {
+    Ping(u64),
+    Who,
+    Slow(u32),
+    Crash,
+}
 
-fn call(h: rt::abi::Handle, method: u16, words: [u64; 4]) -> Result<Message, Error> {
-    sys::call(h, Message::new(Tag::new(ECHO, method), words))
+fn run(echo: &EchoClient, step: &Step) -> Result<(), Error> {
+    match *step {
+        Step::Ping(a) => echo.ping(a, 2, 3, 4).map(|_| ()),
+        Step::Who => echo.who().map(|_| ()),
+        Step::Slow(ms) => echo.slow(ms),
+        Step::Crash => echo.crash(),
+    }
 }
 
 fn main() -> i32 {
@@ -31,32 +47,31 @@ fn main() -> i32 {
         rt::error!("polclient: no channel 'echo'");
         return 1;
     };
-    let steps: [(&str, u16, [u64; 4], Option<Error>); 10] = [
-        ("ping a=1", 1, [1, 2, 3, 4], None),
-        ("ping a=13", 1, [13, 2, 3, 4], Some(Error::Denied)),
-        ("slow while locked", 4, [1, 0, 0, 0], Some(Error::Denied)),
-        ("who (unlocks)", 2, [0; 4], None),
+    let echo = EchoClient { handle: h };
+    let steps: [(&str, Step, Option<Error>); 10] = [
+        ("ping a=1", Step::Ping(1), None),
+        ("ping a=13", Step::Ping(13), Some(Error::Denied)),
+        ("slow while locked", Step::Slow(1), Some(Error::Denied)),
+        ("who (unlocks)", Step::Who, None),
         (
             "who again (already unlocked)",
-            2,
-            [0; 4],
+            Step::Who,
             Some(Error::Denied),
         ),
-        ("slow while unlocked (locks)", 4, [1, 0, 0, 0], None),
-        ("slow again (locked)", 4, [1, 0, 0, 0], Some(Error::Denied)),
-        ("who (unlocks again)", 2, [0; 4], None),
+        ("slow while unlocked (locks)", Step::Slow(1), None),
+        ("slow again (locked)", Step::Slow(1), Some(Error::Denied)),
+        ("who (unlocks again)", Step::Who, None),
         (
             "slow with ms = 500 (predicate)",
-            4,
-            [500, 0, 0, 0],
+            Step::Slow(500),
             Some(Error::Denied),
         ),
-        ("crash (no rule)", 3, [0; 4], Some(Error::Denied)),
+        ("crash (no rule)", Step::Crash, Some(Error::Denied)),
     ];
     let mut ok = true;
-    for (what, method, words, expect) in steps {
-        let got = call(h, method, words).map(|_| ()).err();
-        if got == expect {
+    for (what, step, expect) in &steps {
+        let got = run(&echo, step).err();
+        if got == *expect {
             rt::println!(
                 "polclient: {}: {}",
                 what,
@@ -73,14 +88,16 @@ fn main() -> i32 {
         }
     }
     // The server is still there after the denied crash request.
-    match call(h, 1, [7, 7, 7, 7]) {
-        Ok(r) if r.words == [8, 8, 8, 8] => rt::println!("polclient: server still answers"),
+    match echo.ping(7, 7, 7, 7) {
+        Ok(r) if [r.a, r.b, r.c, r.d] == [8, 8, 8, 8] => {
+            rt::println!("polclient: server still answers")
+        }
         other => {
             rt::error!("polclient: FAILED: server after denials: {:?}", other);
             ok = false;
         }
     }
-    if let Err(e) = call(h, 9, [0; 4]) {
+    if let Err(e) = echo.done() {
         rt::error!("polclient: FAILED: done: {}", e);
         ok = false;
     }

@@ -1,35 +1,81 @@
-//! `benchsrv`: the server side of the IPC round-trip benchmarks. Answers
-//! method 1 with the request's words, and exits after `arg` clients have
-//! sent method 9 (done).
+//! `benchsrv`: the server side of the IPC round-trip benchmarks, on the
+//! `Echo` server trait generated from `policies/interfaces/echo.idl`.
+//! Exits after `arg` clients have called `done`.
 
 #![no_std]
 #![no_main]
 
-use rt::abi::{Message, Tag, handles};
+use rt::abi::{Error, handles};
 use rt::sys;
+
+mod ifaces {
+    include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
+}
+use ifaces::{Caller, EchoServer, dispatch_echo, echo};
 
 rt::entry!(main);
 
+struct Server {
+    done: u64,
+}
+
+impl EchoServer for Server {
+    fn ping(
+        &mut self,
+        _: &Caller,
+        a: u64,
+        b: u64,
+        c: u64,
+        d: u64,
+    ) -> Result<echo::PingReply, Error> {
+        let one = |x: u64| x.wrapping_add(1);
+        Ok(echo::PingReply {
+            a: one(a),
+            b: one(b),
+            c: one(c),
+            d: one(d),
+        })
+    }
+    fn who(&mut self, caller: &Caller) -> Result<echo::WhoReply, Error> {
+        Ok(echo::WhoReply {
+            badge: caller.badge,
+            cpu: 0,
+        })
+    }
+    fn crash(&mut self, _: &Caller) -> Result<(), Error> {
+        Err(Error::Denied)
+    }
+    fn slow(&mut self, _: &Caller, _: u32) -> Result<(), Error> {
+        Ok(())
+    }
+    fn done(&mut self, _: &Caller) -> Result<(), Error> {
+        self.done += 1;
+        Ok(())
+    }
+}
+
 fn main() -> i32 {
     let clients = rt::arg().max(1);
-    let mut done = 0;
-    let mut answer = Message::new(Tag::new(0x100, 0), [0; 4]);
+    let mut server = Server { done: 0 };
+    let mut request = match sys::recv(handles::INBOX) {
+        Ok(r) => r,
+        Err(e) => {
+            rt::error!("benchsrv: receive failed: {}", e);
+            return 1;
+        }
+    };
     loop {
-        let req = match sys::reply_recv(answer, handles::INBOX) {
+        let reply = dispatch_echo(&mut server, &request);
+        if server.done == clients {
+            let _ = sys::reply(reply);
+            return 0;
+        }
+        request = match sys::reply_recv(reply, handles::INBOX) {
             Ok(r) => r,
             Err(e) => {
                 rt::error!("benchsrv: receive failed: {}", e);
                 return 1;
             }
         };
-        let method = req.msg.tag.method();
-        if method == 9 {
-            done += 1;
-            if done == clients {
-                let _ = sys::reply(Message::new(Tag::new(0x100, 9), [0; 4]));
-                return 0;
-            }
-        }
-        answer = Message::new(Tag::new(0x100, method), req.msg.words);
     }
 }

@@ -4,7 +4,8 @@
 //! - `null_kernel_call`: `time::NOW`, the cheapest kernel endpoint method.
 //! - `<channel>_roundtrip` for each channel the solution gives it among
 //!   `slowpath` (a server on the same CPU) and `cross_core` (a server on
-//!   another CPU): a register-only `Call` and the server's `ReplyRecv`.
+//!   another CPU): `Echo.ping` through the generated client stub, a
+//!   register-only `Call`, answered by the generated dispatch and `ReplyRecv`.
 //!
 //! With program argument 1 it skips `null_kernel_call` (measured once, in
 //! the one-CPU solution).
@@ -14,9 +15,14 @@
 
 extern crate alloc;
 
-use rt::abi::{Error, Message, Tag};
-use rt::{kernel, sys};
+use rt::abi::Error;
+use rt::kernel;
 use tessera_bench::{measure, rdtsc, report};
+
+mod ifaces {
+    include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
+}
+use ifaces::EchoClient;
 
 rt::entry!(main);
 
@@ -42,15 +48,15 @@ fn main() -> i32 {
         let Ok(h) = kernel::channel(name) else {
             continue;
         };
-        let msg = Message::new(Tag::new(0x100, 1), [1, 2, 3, 4]);
-        match measure(|| sys::call(h, msg).map(|_| ())) {
+        let echo = EchoClient { handle: h };
+        match measure(|| echo.ping(1, 2, 3, 4).map(|_| ())) {
             Ok(r) => report(&alloc::format!("{name}_roundtrip"), r),
             Err(e) => {
                 rt::error!("ipcbench: {} round trip failed: {}", name, e);
                 failed = true;
             }
         }
-        let _ = sys::call(h, Message::new(Tag::new(0x100, 9), [0; 4]));
+        let _ = echo.done();
     }
     if failed { 1 } else { 0 }
 }
