@@ -43,34 +43,8 @@ pub fn policy_solution(file: &SolutionFile) -> policy::Solution {
 
 /// Reads every `*.idl` file in `dir` (sorted by name).
 pub fn load_interfaces(dir: &Path) -> Result<Vec<idl::Interface>> {
-    let mut files = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("could not read {}", dir.display()))?;
-    for e in entries {
-        let path = e?.path();
-        if path.extension().is_some_and(|x| x == "idl") {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("could not read {}", path.display()))?;
-            files.push((path.display().to_string(), text));
-        }
-    }
-    files.sort();
-    idl::load(&files).map_err(|diags| {
-        let rendered: Vec<String> = diags
-            .iter()
-            .map(|d| {
-                let src = files
-                    .iter()
-                    .find(|(f, _)| *f == d.file)
-                    .map_or("", |(_, s)| s.as_str());
-                d.render(src)
-            })
-            .collect();
-        anyhow::anyhow!(
-            "interface descriptions have errors:\n{}",
-            rendered.join("\n")
-        )
-    })
+    idl::load_dir(dir, false)
+        .map_err(|rendered| anyhow::anyhow!("interface descriptions have errors:\n{rendered}"))
 }
 
 /// `policy check`: returns an error (with the diagnostics) if the policy

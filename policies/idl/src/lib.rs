@@ -127,25 +127,28 @@ fn load_all(files: &check::Files) -> Result<Vec<Interface>, Vec<Diagnostic>> {
     }
 }
 
-/// For a user program's `build.rs`: generates Rust for every `*.idl` file in
-/// `dir` into `$OUT_DIR/interfaces.rs` (include it with
-/// `include!(concat!(env!("OUT_DIR"), "/interfaces.rs"))`), and tells cargo
-/// to rerun when the files change. Errors are rendered and returned.
-pub fn generate_for_build(dir: &std::path::Path) -> Result<(), String> {
-    println!("cargo:rerun-if-changed={}", dir.display());
+/// Loads every `*.idl` file in `dir` (sorted by path) with [`load`];
+/// diagnostics come back rendered, ready to print. With `rerun`, also tells
+/// cargo to rerun a build script when the directory or a file changes.
+pub fn load_dir(dir: &std::path::Path, rerun: bool) -> Result<Vec<Interface>, String> {
+    if rerun {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
     let mut files = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for e in entries {
         let path = e.map_err(|e| format!("{}: {e}", dir.display()))?.path();
         if path.extension().is_some_and(|x| x == "idl") {
-            println!("cargo:rerun-if-changed={}", path.display());
+            if rerun {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             files.push((path.display().to_string(), text));
         }
     }
     files.sort();
-    let ifaces = load(&files).map_err(|diags| {
+    load(&files).map_err(|diags| {
         diags
             .iter()
             .map(|d| {
@@ -157,7 +160,15 @@ pub fn generate_for_build(dir: &std::path::Path) -> Result<(), String> {
             })
             .collect::<Vec<_>>()
             .join("\n")
-    })?;
+    })
+}
+
+/// For a user program's `build.rs`: generates Rust for every `*.idl` file in
+/// `dir` into `$OUT_DIR/interfaces.rs` (include it with
+/// `include!(concat!(env!("OUT_DIR"), "/interfaces.rs"))`), and tells cargo
+/// to rerun when the files change. Errors are rendered and returned.
+pub fn generate_for_build(dir: &std::path::Path) -> Result<(), String> {
+    let ifaces = load_dir(dir, true)?;
     let out = std::env::var("OUT_DIR")
         .map_err(|_| "OUT_DIR is not set (not in a build script?)".to_string())?;
     let path = std::path::Path::new(&out).join("interfaces.rs");
