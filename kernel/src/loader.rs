@@ -159,13 +159,7 @@ fn prepare(
         let stack = space.map_main_stack().map_err(|e| format!("stack: {e}"))?;
         (entry, stack)
     };
-    let online = percpu::online().min(smp::cpuset::MAX_CPUS);
-    let mut loads = [0u32; smp::cpuset::MAX_CPUS];
-    for (i, l) in loads.iter_mut().enumerate().take(online) {
-        let running = percpu::get(i).map_or(0, |pc| pc.sched.lock().runnable() as u32);
-        *l = running + planned[i];
-    }
-    let cpu = smp::cpuset::pick_cpu(d.affinity, &loads[..online]).unwrap_or(0);
+    let cpu = sched::place(d.affinity, planned);
     planned[cpu] += 1;
     let frame = TrapFrame::new_user(entry, stack, arg, d.id);
     let t = Thread::new_user(d.clone(), priority, cpu, frame).ok_or("out of memory")?;

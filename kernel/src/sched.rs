@@ -41,6 +41,18 @@ fn kick(cpu: usize) {
     }
 }
 
+/// The least-loaded CPU in `allowed` for a new thread: runnable threads per
+/// CPU, plus `planned[i]` threads already placed on CPU i but not started.
+pub fn place(allowed: smp::cpuset::CpuSet, planned: &[u32]) -> usize {
+    let online = percpu::online().min(smp::cpuset::MAX_CPUS);
+    let mut loads = [0u32; smp::cpuset::MAX_CPUS];
+    for (i, l) in loads.iter_mut().enumerate().take(online) {
+        let running = percpu::get(i).map_or(0, |pc| pc.sched.lock().runnable() as u32);
+        *l = running + planned.get(i).copied().unwrap_or(0);
+    }
+    smp::cpuset::pick_cpu(allowed, &loads[..online]).unwrap_or(0)
+}
+
 /// Starts a thread that has never run.
 pub fn start(t: &ThreadRef) {
     let Some(pc) = percpu::get(t.cpu) else { return };

@@ -175,3 +175,22 @@ pub fn reply_recv(msg: Message, h: Handle) -> Result<Request, Error> {
         msg,
     })
 }
+
+/// A server loop on `inbox`: receives a request, lets `answer` build the
+/// reply, and sends it with [`reply_recv`] so the next request comes in the
+/// same system call. When `answer` says to stop, its reply is sent with a
+/// plain [`reply`] and the loop returns. A failed receive or final reply
+/// ends the loop with that error.
+pub fn serve(
+    inbox: Handle,
+    mut answer: impl FnMut(&Request) -> (Message, bool),
+) -> Result<(), Error> {
+    let mut request = recv(inbox)?;
+    loop {
+        let (msg, stop) = answer(&request);
+        if stop {
+            return reply(msg);
+        }
+        request = reply_recv(msg, inbox)?;
+    }
+}

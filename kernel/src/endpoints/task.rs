@@ -61,18 +61,6 @@ fn channel(caller: &Domain, ptr: u64, len: u64) -> Result<Reply, Error> {
     Ok(Reply::word(h.0 as u64))
 }
 
-/// Least-loaded CPU the domain may use.
-fn pick_cpu(d: &Domain) -> usize {
-    let n = percpu::online();
-    let mut loads = [0u32; smp::cpuset::MAX_CPUS];
-    for (i, l) in loads.iter_mut().enumerate().take(n) {
-        if let Some(pc) = percpu::get(i) {
-            *l = pc.sched.lock().runnable() as u32;
-        }
-    }
-    smp::cpuset::pick_cpu(d.affinity, &loads[..n]).unwrap_or(0)
-}
-
 fn thread_create(
     caller: &Domain,
     entry: u64,
@@ -117,7 +105,7 @@ fn thread_create(
     if threads.len() >= MAX_THREADS {
         return Err(Error::QuotaExceeded);
     }
-    let cpu = pick_cpu(&d);
+    let cpu = sched::place(d.affinity, &[]);
     let frame = TrapFrame::new_user(entry, stack_top, arg, d.id);
     let t = Thread::new_user(d.clone(), priority, cpu, frame).ok_or(Error::NoMemory)?;
     threads.push(t.clone());

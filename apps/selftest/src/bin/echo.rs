@@ -77,34 +77,23 @@ fn main() -> i32 {
         server.clients,
         kernel::info().cpu
     );
-    let mut request = match sys::recv(handles::INBOX) {
-        Ok(r) => r,
-        Err(e) => {
-            rt::error!("echo: receive failed: {}", e);
-            return 1;
-        }
-    };
-    loop {
+    let served = sys::serve(handles::INBOX, |request| {
         server.served += 1;
-        let reply = dispatch_echo(&mut server, &request);
-        if server.done == server.clients {
-            if let Err(e) = sys::reply(reply) {
-                rt::error!("echo: final reply failed: {}", e);
-                return 1;
-            }
+        let reply = dispatch_echo(&mut server, request);
+        (reply, server.done == server.clients)
+    });
+    match served {
+        Ok(()) => {
             rt::println!(
                 "echo: all {} clients done after {} requests",
                 server.clients,
                 server.served
             );
-            return 0;
+            0
         }
-        request = match sys::reply_recv(reply, handles::INBOX) {
-            Ok(r) => r,
-            Err(e) => {
-                rt::error!("echo: receive failed: {}", e);
-                return 1;
-            }
-        };
+        Err(e) => {
+            rt::error!("echo: serving failed: {}", e);
+            1
+        }
     }
 }

@@ -57,25 +57,15 @@ impl EchoServer for Server {
 fn main() -> i32 {
     let clients = rt::arg().max(1);
     let mut server = Server { done: 0 };
-    let mut request = match sys::recv(handles::INBOX) {
-        Ok(r) => r,
+    let served = sys::serve(handles::INBOX, |request| {
+        let reply = dispatch_echo(&mut server, request);
+        (reply, server.done == clients)
+    });
+    match served {
+        Ok(()) => 0,
         Err(e) => {
-            rt::error!("benchsrv: receive failed: {}", e);
-            return 1;
+            rt::error!("benchsrv: serving failed: {}", e);
+            1
         }
-    };
-    loop {
-        let reply = dispatch_echo(&mut server, &request);
-        if server.done == clients {
-            let _ = sys::reply(reply);
-            return 0;
-        }
-        request = match sys::reply_recv(reply, handles::INBOX) {
-            Ok(r) => r,
-            Err(e) => {
-                rt::error!("benchsrv: receive failed: {}", e);
-                return 1;
-            }
-        };
     }
 }

@@ -60,6 +60,8 @@ fn map_translate_unmap() {
     let (ram, mut fs) = setup(16);
     let mut pt = PageTable::new(&ram, &mut fs).unwrap();
     assert_eq!(fs.out.len(), 1);
+    // SAFETY: the fake RAM backs every frame these tables use, and only
+    // this test touches them.
     unsafe {
         assert_eq!(pt.translate(&ram, 0x40_0000), None);
         pt.map(&ram, &mut fs, 0x40_0000, 0x1234_5000, U | X)
@@ -87,6 +89,8 @@ fn leaf_bits_are_the_hardware_ones() {
     let (ram, mut fs) = setup(16);
     let mut pt = PageTable::new(&ram, &mut fs).unwrap();
     let all = RW | U | X | MapFlags::UNCACHED | MapFlags::GLOBAL;
+    // SAFETY: the fake RAM backs every frame these tables use, and only
+    // this test touches them.
     unsafe {
         pt.map(&ram, &mut fs, 0, 0x7000, all).unwrap();
         pt.map(&ram, &mut fs, 0x1000, 0x8000, MapFlags::empty())
@@ -112,6 +116,8 @@ fn leaf_bits_are_the_hardware_ones() {
 fn permissions_combine_across_levels() {
     let (ram, mut fs) = setup(16);
     let mut pt = PageTable::new(&ram, &mut fs).unwrap();
+    // SAFETY: the fake RAM backs every frame these tables use, and only
+    // this test touches them.
     unsafe {
         // A kernel leaf first: intermediates are not USER.
         pt.map(&ram, &mut fs, 0x2000, 0x9000, RW).unwrap();
@@ -137,6 +143,8 @@ fn bad_addresses() {
     let (ram, mut fs) = setup(8);
     let mut pt = PageTable::new(&ram, &mut fs).unwrap();
     let flags = MapFlags::empty();
+    // SAFETY: the fake RAM backs every frame these tables use, and only
+    // this test touches them.
     unsafe {
         assert_eq!(
             pt.map(&ram, &mut fs, 0x1001, 0, flags),
@@ -175,6 +183,8 @@ fn huge_pages() {
     let (ram, mut fs) = setup(16);
     let mut pt = PageTable::new(&ram, &mut fs).unwrap();
     let va = 0x20_0000;
+    // SAFETY: the fake RAM backs every frame these tables use, and only
+    // this test touches them.
     unsafe {
         pt.map_2m(&ram, &mut fs, va, 0x4000_0000, RW).unwrap();
         assert_eq!(pt.translate(&ram, va + 0x12345), Some((0x4001_2345, RW)));
@@ -212,6 +222,8 @@ fn huge_pages() {
 fn out_of_frames() {
     let (ram, mut fs) = setup(3);
     let mut pt = PageTable::new(&ram, &mut fs).unwrap();
+    // SAFETY: the fake RAM backs every frame these tables use, and only
+    // this test touches them.
     unsafe {
         assert_eq!(
             pt.map(&ram, &mut fs, 0x1000, 0x1000, RW),
@@ -233,6 +245,8 @@ fn clear_user_half_keeps_kernel_half() {
     let (ram, mut fs) = setup(64);
     let mut kernel = PageTable::new(&ram, &mut fs).unwrap();
     let kva = 0xffff_8000_0010_0000;
+    // SAFETY: the fake RAM backs every frame these tables use, and only
+    // this test touches them.
     unsafe {
         kernel
             .map(&ram, &mut fs, kva, 0x10_0000, RW | MapFlags::GLOBAL)
@@ -296,6 +310,8 @@ proptest! {
         let mut pt = PageTable::new(&ram, &mut fs).unwrap();
         let mut model: HashMap<u64, (u64, MapFlags)> = HashMap::new();
         for op in ops {
+            // SAFETY: the fake RAM backs every frame these tables use, and only
+            // this test touches them.
             unsafe {
                 match op {
                     Op::Map(va, pa, f) => {
@@ -318,10 +334,14 @@ proptest! {
             }
         }
         let mut seen = HashMap::new();
+        // SAFETY: the fake RAM backs every frame these tables use, and only
+        // this test touches them.
         unsafe { pt.clear_user_half(&ram, &mut fs, |v, p, f| { seen.insert(v, (p, f)); }) };
         prop_assert_eq!(seen, model);
         prop_assert_eq!(fs.out.len(), 1);
         for va in [0u64, 1 << 39, 255 << 39] {
+            // SAFETY: the fake RAM backs every frame these tables use, and only
+            // this test touches them.
             prop_assert_eq!(unsafe { pt.translate(&ram, va) }, None);
         }
     }
