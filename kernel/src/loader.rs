@@ -224,6 +224,7 @@ fn check_done() {
     }
     let (free, total) = crate::mm::frame_stats();
     log::info!("memory: {free} of {total} frames free after all domains ended");
+    crate::fastpath::report();
     if ok {
         log::info!(
             "solution finished: all programs ended as expected ('{}')",

@@ -32,6 +32,7 @@ mod acpi;
 mod arch;
 mod console;
 mod endpoints;
+mod fastpath;
 mod loader;
 mod mm;
 mod obj;
@@ -83,6 +84,7 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
         console::set_level(level);
     }
     log::info!("Tessera starting; command line '{}'", boot.cmdline());
+    fastpath::init(boot.option("fastpath"));
     log::info!(
         "cpu: {}; nx={} smep={} smap={} pcid={} x2apic={} tsc-deadline={}",
         arch::cpu::brand().as_str(),

@@ -59,6 +59,12 @@ pub struct PerCpu {
     pub switches: AtomicU64,
     /// Nanoseconds spent in the idle thread.
     pub idle_ns: AtomicU64,
+    /// This CPU's verdict cache (see `fastpath`).
+    verdicts: UnsafeCell<fastpath::VerdictCache>,
+    /// IPC operations the fast path completed.
+    pub fast_taken: AtomicU64,
+    /// Fast-path attempts that fell to the slow path, by reason.
+    pub fast_missed: [AtomicU64; fastpath::Miss::COUNT],
 }
 
 // SAFETY: the UnsafeCell fields are used only by the owning CPU with
@@ -96,6 +102,9 @@ pub fn create(index: usize, apic_id: u32) -> &'static PerCpu {
         timer_ticks: AtomicU64::new(0),
         switches: AtomicU64::new(0),
         idle_ns: AtomicU64::new(0),
+        verdicts: UnsafeCell::new(fastpath::VerdictCache::new()),
+        fast_taken: AtomicU64::new(0),
+        fast_missed: [const { AtomicU64::new(0) }; fastpath::Miss::COUNT],
     }));
     pc.self_ptr = pc as *const PerCpu as u64;
     CPUS[index].store(pc, Ordering::Release);
@@ -167,6 +176,7 @@ impl PerCpu {
     }
 
     /// Sets the kernel stack used on the next entry from user mode.
+    #[inline]
     pub fn set_kernel_stack(&self, top: u64) {
         // SAFETY: owner CPU only, interrupts off; the TSS pointer was set at
         // start-up and the CPU reads rsp0 only on a privilege change.
@@ -179,10 +189,33 @@ impl PerCpu {
     }
 
     /// The running thread.
+    #[inline]
     pub fn current(&self) -> ThreadRef {
         // SAFETY: owner CPU only; `current` is set before interrupts are
         // first enabled.
         unsafe { (*self.current.get()).clone().expect("current thread set") }
+    }
+
+    /// The running thread, borrowed: no reference count traffic, for the
+    /// IPC fast path.
+    ///
+    /// # Safety
+    /// Owner CPU only, interrupts off, and the reference must not be used
+    /// after the current thread is replaced (by a switch).
+    pub unsafe fn current_ref(&self) -> &crate::obj::thread::Thread {
+        // SAFETY: forwarded; `current` is set before user threads run.
+        unsafe { (*self.current.get()).as_ref().expect("current thread set") }
+    }
+
+    /// This CPU's verdict cache.
+    ///
+    /// # Safety
+    /// Owner CPU only, interrupts off; do not hold the reference across a
+    /// context switch or another call of this function.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn verdicts(&self) -> &mut fastpath::VerdictCache {
+        // SAFETY: forwarded.
+        unsafe { &mut *self.verdicts.get() }
     }
 
     /// Replaces the running thread.

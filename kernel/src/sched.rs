@@ -156,7 +156,8 @@ fn arm_timer(pc: &PerCpu, s: &smp::sched::CoreSched<ThreadRef>) {
 }
 
 /// Loads the address space `t` runs in.
-fn activate(pc: &PerCpu, t: &Thread) {
+#[inline]
+pub fn activate(pc: &PerCpu, t: &Thread) {
     let pcid = crate::arch::cpu::features().pcid;
     let (root, asid, generation) = match &t.domain {
         Some(d) => {
@@ -198,6 +199,9 @@ fn activate(pc: &PerCpu, t: &Thread) {
 /// dead (see the module docs).
 fn switch_to(pc: &PerCpu, next: ThreadRef) {
     activate(pc, &next);
+    // Resumed through its kernel stack: the fast path must no longer
+    // resume it by its user frame (see `fastpath`).
+    next.resumable.store(false, Ordering::Relaxed);
     pc.set_kernel_stack(next.kstack_top());
     pc.switches.fetch_add(1, Ordering::Relaxed);
     // SAFETY: `next` is not running anywhere (it was dequeued from this CPU,
@@ -270,7 +274,8 @@ fn exit_current() -> ! {
 pub fn return_to_user(frame: &TrapFrame) {
     let pc = percpu::this();
     loop {
-        if frame.came_from_user() && pc.current().kill.load(Ordering::Acquire) {
+        // SAFETY: owner CPU, interrupts off; the borrow ends in this line.
+        if frame.came_from_user() && unsafe { pc.current_ref() }.kill.load(Ordering::Acquire) {
             exit_current();
         }
         if !pc.need_resched.load(Ordering::Acquire) {

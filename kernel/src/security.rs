@@ -9,12 +9,31 @@
 //! Audited decisions (every denial, and the allows the policy marks) are
 //! written to the console as `audit:` lines. The audit ring that a
 //! privileged domain can read is still to come.
+//!
+//! Verdict cache: each CPU keeps the static, unaudited allows it has
+//! computed (`fastpath::VerdictCache`), stamped with the generation of the
+//! model state, which this module publishes in [`generation`]. A check
+//! that hits the cache skips the evaluation; the IPC fast path requires a
+//! hit. With `fastpath=off` the cache is neither filled nor read.
 
 use abi::Error;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use engine::{Event, EventKind, ModelState, Policy, Verdict};
+use fastpath::Key;
 use spin::Mutex;
+
+/// The model state's generation, published after every evaluation (under
+/// the state lock, so it only moves forward). Cached verdicts stamped with
+/// another value no longer match.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The current policy generation, for verdict-cache lookups.
+#[inline(always)]
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
 
 struct Security {
     policy: Policy,
@@ -53,7 +72,9 @@ pub fn init(policy: Option<&[u8]>, contexts: Option<&[u8]>) {
             names.join(", "),
             bytes.len()
         );
-        let state = Mutex::new(ModelState::new(&policy));
+        let state = ModelState::new(&policy);
+        GENERATION.store(state.generation(), Ordering::Release);
+        let state = Mutex::new(state);
         Some(Security {
             policy,
             state,
@@ -123,9 +144,6 @@ pub fn check(
     method: u16,
     words: [u64; 4],
 ) -> Result<(), Error> {
-    let Some(sec) = module() else {
-        return Err(Error::Denied);
-    };
     let ev = Event {
         kind,
         src,
@@ -134,7 +152,36 @@ pub fn check(
         method,
         words,
     };
-    let d = sec.policy.evaluate(&mut sec.state.lock(), &ev);
+    let pc = crate::percpu::this();
+    // SAFETY: owner CPU, interrupts off; the reference is dropped at once.
+    if crate::fastpath::enabled()
+        && unsafe { pc.verdicts() }.allows(Key::of(&ev), generation(), &words)
+    {
+        return Ok(());
+    }
+    evaluate(pc, &ev)
+}
+
+/// The full decision: the engine's evaluation (filling this CPU's verdict
+/// cache when the verdict may be cached), then the audit record.
+#[inline(never)]
+fn evaluate(pc: &crate::percpu::PerCpu, ev: &Event) -> Result<(), Error> {
+    let (kind, src, dst, iface, method) = (ev.kind, ev.src, ev.dst, ev.iface, ev.method);
+    let cached = crate::fastpath::enabled();
+    let Some(sec) = module() else {
+        return Err(Error::Denied);
+    };
+    let d = {
+        let mut st = sec.state.lock();
+        let d = if cached {
+            // SAFETY: as above; no other reference to the cache is live.
+            fastpath::decide(&sec.policy, &mut st, unsafe { pc.verdicts() }, ev)
+        } else {
+            sec.policy.evaluate(&mut st, ev)
+        };
+        GENERATION.store(st.generation(), Ordering::Release);
+        d
+    };
     if d.audit || d.verdict == Verdict::Deny {
         let name = |c: u16| sec.names.get(usize::from(c)).map_or("?", String::as_str);
         let why = if d.malformed {

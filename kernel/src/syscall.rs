@@ -9,6 +9,7 @@
 
 use crate::arch::trap::TrapFrame;
 use crate::endpoints;
+use crate::fastpath;
 use crate::obj::domain::{Domain, KObject};
 use crate::obj::endpoint;
 use crate::sched;
@@ -75,15 +76,59 @@ fn caller_domain() -> Arc<Domain> {
         .expect("syscalls come from user threads")
 }
 
+/// Where a slow-path IPC syscall stands when its handler returns.
+enum Step {
+    /// Finished.
+    Done(Reply),
+    /// The request is sent; wait for the reply.
+    AwaitReply,
+    /// Queued as a receiver; wait for a request.
+    AwaitRequest,
+}
+
 fn handle(frame: &TrapFrame) -> Result<Reply, Error> {
-    match Syscall::try_from(frame.rax)? {
-        Syscall::Call => call(frame),
-        Syscall::Recv => recv(frame),
-        Syscall::Reply => reply(frame),
+    let step = match Syscall::try_from(frame.rax)? {
+        Syscall::Call => match fastpath::call(frame) {
+            Some(r) => return r,
+            None => call(frame)?,
+        },
+        Syscall::Recv => recv(frame)?,
+        Syscall::Reply if frame.rsi & (u64::from(Tag::REPLY_RECV) << 32) != 0 => {
+            match fastpath::reply_recv(frame) {
+                Some(r) => return r,
+                None => reply(frame)?,
+            }
+        }
+        Syscall::Reply => reply(frame)?,
+    };
+    // The handlers have returned, so nothing owned is left on this stack:
+    // the thread may wait where the fast path can resume it.
+    match step {
+        Step::Done(r) => Ok(r),
+        Step::AwaitReply => endpoint::park_for_reply().map(reply_of),
+        Step::AwaitRequest => endpoint::park_for_request().map(request_of),
     }
 }
 
-fn call(frame: &TrapFrame) -> Result<Reply, Error> {
+/// The registers of a received reply.
+pub fn reply_of(m: Message) -> Reply {
+    Reply {
+        tag: m.tag.raw(),
+        words: m.words,
+        badge: None,
+    }
+}
+
+/// The registers of a received request.
+pub fn request_of((m, badge): (Message, u64)) -> Reply {
+    Reply {
+        tag: m.tag.raw(),
+        words: m.words,
+        badge: Some(badge),
+    }
+}
+
+fn call(frame: &TrapFrame) -> Result<Step, Error> {
     let handle = Handle::decode(frame.rdi)?;
     let tag = Tag::decode(frame.rsi)?;
     let domain = caller_domain();
@@ -118,7 +163,7 @@ fn call(frame: &TrapFrame) -> Result<Reply, Error> {
                 method,
                 reply.words,
             )?;
-            Ok(reply)
+            Ok(Step::Done(reply))
         }
         KObject::Endpoint { ep, badge } => {
             if tag.interface() < abi::iface::FIRST_USER {
@@ -135,22 +180,18 @@ fn call(frame: &TrapFrame) -> Result<Reply, Error> {
             )?;
             drop(domain);
             let me = sched::current();
-            let reply = endpoint::call(&me, &ep, badge, Message::new(tag, words(frame)))?;
-            Ok(Reply {
-                tag: reply.tag.raw(),
-                words: reply.words,
-                badge: None,
-            })
+            endpoint::send(&me, &ep, badge, Message::new(tag, words(frame)))?;
+            Ok(Step::AwaitReply)
         }
     }
 }
 
-fn recv(frame: &TrapFrame) -> Result<Reply, Error> {
+fn recv(frame: &TrapFrame) -> Result<Step, Error> {
     let handle = Handle::decode(frame.rdi)?;
     receive_on(handle)
 }
 
-fn receive_on(handle: Handle) -> Result<Reply, Error> {
+fn receive_on(handle: Handle) -> Result<Step, Error> {
     let domain = caller_domain();
     let (obj, r) = domain.lookup(handle)?;
     drop(domain);
@@ -163,17 +204,15 @@ fn receive_on(handle: Handle) -> Result<Reply, Error> {
         KObject::Kernel(_) => Err(Error::NoRights),
         KObject::Endpoint { ep, .. } => {
             let me = sched::current();
-            let (msg, badge) = endpoint::recv(&me, &ep)?;
-            Ok(Reply {
-                tag: msg.tag.raw(),
-                words: msg.words,
-                badge: Some(badge),
+            Ok(match endpoint::try_recv(&me, &ep)? {
+                Some(req) => Step::Done(request_of(req)),
+                None => Step::AwaitRequest,
             })
         }
     }
 }
 
-fn reply(frame: &TrapFrame) -> Result<Reply, Error> {
+fn reply(frame: &TrapFrame) -> Result<Step, Error> {
     let tag = Tag::decode(frame.rsi)?;
     if tag.has(Tag::OOL) {
         return Err(Error::BadTag);
@@ -184,7 +223,7 @@ fn reply(frame: &TrapFrame) -> Result<Reply, Error> {
     let replied = endpoint::reply(&me, msg);
     drop(me);
     if !tag.has(Tag::REPLY_RECV) {
-        return replied.map(|()| Reply::empty());
+        return replied.map(|()| Step::Done(Reply::empty()));
     }
     // Reply-then-receive: a server loop starts with no caller, and a caller
     // that has gone is the caller's problem, so neither stops the receive.

@@ -131,6 +131,21 @@ impl<T: PartialEq + Clone> CoreSched<T> {
         self.current.clone()
     }
 
+    /// Direct switch (the IPC fast path): `t` replaces the current thread,
+    /// which stops being runnable here (it blocked), without touching the
+    /// queue. The slice goes on: `t` runs out the rest of it, so a pair of
+    /// threads calling each other cannot keep a queued equal-priority
+    /// thread off the core past the slice end. The caller checks with
+    /// [`CoreSched::highest_queued`] that nothing queued outranks `t`.
+    pub fn handoff(&mut self, t: T, prio: u8) {
+        self.current = Some((t, prio.min(31)));
+    }
+
+    /// The highest priority waiting in the queue, if any.
+    pub fn highest_queued(&self) -> Option<u8> {
+        self.rq.highest_priority()
+    }
+
     /// The thread running on this core and its priority.
     pub fn current(&self) -> Option<&(T, u8)> {
         self.current.as_ref()
@@ -306,5 +321,25 @@ mod tests {
         c.enqueue(1u32, 0);
         assert_eq!(c.schedule(u64::MAX - 1, true), Some((1, 0)));
         assert_eq!(c.slice_end(), Some(u64::MAX));
+    }
+
+    #[test]
+    fn handoff_keeps_the_queue_and_the_slice() {
+        let mut c = CoreSched::new(SLICE);
+        c.enqueue(1u32, 5);
+        assert_eq!(c.schedule(0, true), Some((1, 5)));
+        c.enqueue(3, 5);
+        assert_eq!(c.highest_queued(), Some(5));
+        // Thread 1 blocks in a call; thread 2 (blocked until now) runs.
+        c.handoff(2, 5);
+        assert_eq!(c.current(), Some(&(2, 5)));
+        assert_eq!(c.runnable(), 2, "the queue is untouched");
+        assert_eq!(c.slice_end(), Some(SLICE), "the slice goes on");
+        assert!(!c.should_preempt(SLICE - 1));
+        assert!(
+            c.should_preempt(SLICE),
+            "the queued peer gets the core at slice end"
+        );
+        assert_eq!(c.schedule(SLICE, true), Some((3, 5)));
     }
 }

@@ -31,6 +31,8 @@
 //! timeout_secs = 60
 //! append = ""                 # kernel command line
 //! runs = [{ smp = 4, cpu = "max" }, { smp = 1, cpu = "max" }, { smp = 4, cpu = "qemu64" }]
+//!                             # a run may add `append = "..."` (kernel options for that
+//!                             # run) and `expect = ["regex"]` (checks for that run only)
 //! expect = ["regex"]          # see judge.rs for the checks and placeholders
 //! expect_smp = ["regex"]
 //! forbid = ["regex"]
@@ -95,12 +97,17 @@ pub struct SolutionFile {
 }
 
 /// One QEMU configuration a scenario runs in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct RunSpec {
     /// Number of CPUs (`-smp`).
     pub smp: u32,
     /// CPU model (`-cpu`).
     pub cpu: String,
+    /// Kernel command-line options added to the scenario's `append` for
+    /// this run only (for example `fastpath=off`).
+    pub append: String,
+    /// Log regexes this run must show, besides the scenario's `expect`.
+    pub expect: Vec<String>,
 }
 
 /// The `[test]` table of a scenario.
@@ -125,6 +132,7 @@ pub fn default_runs() -> Vec<RunSpec> {
         .map(|(smp, cpu)| RunSpec {
             smp,
             cpu: cpu.to_string(),
+            ..RunSpec::default()
         })
         .collect()
 }
@@ -195,6 +203,10 @@ struct RawTest {
 struct RawRun {
     smp: Option<i64>,
     cpu: Option<String>,
+    #[serde(default)]
+    append: String,
+    #[serde(default)]
+    expect: Vec<String>,
 }
 
 impl SolutionFile {
@@ -613,9 +625,16 @@ fn convert_run(r: &RawRun) -> Result<RunSpec, String> {
     if !cpu_ok {
         return Err(format!("[test] run cpu = {cpu:?} is not a QEMU CPU model"));
     }
+    let checks = Checks {
+        expect: r.expect.clone(),
+        ..Checks::default()
+    };
+    checks.validate().map_err(|e| format!("[test] run: {e}"))?;
     Ok(RunSpec {
         smp: smp as u32,
         cpu,
+        append: r.append.trim().to_string(),
+        expect: r.expect.clone(),
     })
 }
 

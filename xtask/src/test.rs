@@ -93,23 +93,37 @@ struct Job<'s> {
 
 impl Job<'_> {
     fn label(&self) -> String {
-        format!("smp{} {}", self.run.smp, self.run.cpu)
+        let mut l = format!("smp{} {}", self.run.smp, self.run.cpu);
+        if !self.run.append.is_empty() {
+            l.push(' ');
+            l.push_str(&self.run.append);
+        }
+        l
     }
 
     fn file_stem(&self) -> String {
-        let cpu: String = self
-            .run
-            .cpu
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("{}-smp{}-{}", self.scenario.name, self.run.smp, cpu)
+        let clean = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        let mut stem = format!(
+            "{}-smp{}-{}",
+            self.scenario.name,
+            self.run.smp,
+            clean(&self.run.cpu)
+        );
+        if !self.run.append.is_empty() {
+            stem.push('-');
+            stem.push_str(&clean(&self.run.append));
+        }
+        stem
     }
 }
 
@@ -253,7 +267,12 @@ fn run_job(
         image: job.image.clone(),
         smp: job.run.smp,
         cpu: job.run.cpu.clone(),
-        append: test.append.clone(),
+        append: [test.append.as_str(), job.run.append.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" "),
         display: Display::None,
         qmp: None,
         icount: false,
@@ -270,7 +289,9 @@ fn run_job(
             let text = std::fs::read(&log)
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
-            let failures = judge::judge(run.outcome, &text, &test.checks, job.run.smp);
+            let mut checks = test.checks.clone();
+            checks.expect.extend(job.run.expect.iter().cloned());
+            let failures = judge::judge(run.outcome, &text, &checks, job.run.smp);
             (failures, run.elapsed.as_secs_f64(), Some(run.outcome))
         }
         Err(e) => (vec![format!("could not run QEMU: {e:#}")], 0.0, None),
@@ -436,10 +457,22 @@ mod tests {
             run: RunSpec {
                 smp: 4,
                 cpu: "max,+x2apic".into(),
+                ..RunSpec::default()
             },
             image: "i".into(),
         };
         assert_eq!(job.file_stem(), "preempt-smp4-max__x2apic");
         assert_eq!(job.label(), "smp4 max,+x2apic");
+        let off = Job {
+            run: RunSpec {
+                smp: 1,
+                cpu: "max".into(),
+                append: "fastpath=off".into(),
+                ..RunSpec::default()
+            },
+            ..job
+        };
+        assert_eq!(off.file_stem(), "preempt-smp1-max-fastpath_off");
+        assert_eq!(off.label(), "smp1 max fastpath=off");
     }
 }

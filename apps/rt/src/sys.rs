@@ -80,11 +80,25 @@ pub unsafe fn syscall(
 
 /// Decodes a status register. Codes the ABI does not define become
 /// [`Error::BadSyscall`].
+#[inline(always)]
 pub fn decode_status(status: u64) -> Result<(), Error> {
-    Error::from_status(status).unwrap_or(Err(Error::BadSyscall))
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(decode_error(status))
+    }
+}
+
+#[cold]
+fn decode_error(status: u64) -> Error {
+    match Error::from_status(status) {
+        Some(Err(e)) => e,
+        _ => Error::BadSyscall,
+    }
 }
 
 /// Decodes a full return into a message.
+#[inline(always)]
 fn decode_message(ret: &RawReturn) -> Result<Message, Error> {
     decode_status(ret.status)?;
     let tag = Tag::decode(ret.tag)?;
@@ -109,6 +123,7 @@ fn is_memory_unsafe(tag: Tag) -> bool {
 /// safety (`mem::UNMAP`, `task::THREAD_CREATE`) are refused with
 /// [`Error::Denied`]; use [`crate::kernel::unmap`] or [`crate::thread`], or
 /// [`syscall`] directly.
+#[inline]
 pub fn call(h: Handle, msg: Message) -> Result<Message, Error> {
     if msg.tag.has(Tag::OOL) {
         return Err(Error::BadTag);
@@ -162,6 +177,7 @@ pub fn reply(msg: Message) -> Result<(), Error> {
 
 /// Answers the request this thread received last, then waits for the next
 /// request on `h` in the same system call.
+#[inline]
 pub fn reply_recv(msg: Message, h: Handle) -> Result<Request, Error> {
     if msg.tag.flags() != 0 {
         return Err(Error::BadTag);

@@ -146,6 +146,8 @@ syscall_entry:
     mov %rsp, %rdi
     cld
     call {syscall}
+    .global syscall_return
+syscall_return:
     /* Return with sysret when the frame still looks like a syscall frame
        (canonical user RIP, user selectors); otherwise use the iret path. */
     mov 17*8(%rsp), %rcx
@@ -175,6 +177,23 @@ syscall_entry:
     pop %rsp                /* user rsp */
     swapgs
     sysretq
+
+    /* fast_switch(save: *mut u64 [rdi], frame: *const TrapFrame [rsi]):
+       the IPC fast path's direct switch. Saves the current thread exactly
+       as `switch_stacks` does (so the scheduler can resume it later), then
+       returns to user mode with the other thread's frame, which sits at the
+       top of that thread's kernel stack. */
+    .global fast_switch
+fast_switch:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    jmp syscall_return
     .text
 "#,
     dispatch = sym crate::trap::trap_dispatch,
@@ -191,6 +210,12 @@ unsafe extern "C" {
     static trap_stubs: u8;
     /// The `syscall` instruction's target (IA32_LSTAR).
     pub fn syscall_entry();
+    /// Saves the callee-saved registers and stack pointer into `*save`
+    /// (as `switch_stacks` does), then returns to user mode with `frame`,
+    /// which must be the user frame at the top of the new current thread's
+    /// kernel stack, saved by a `syscall` entry. Returns (to its caller)
+    /// only when the scheduler resumes the saving thread.
+    pub fn fast_switch(save: *mut u64, frame: *const TrapFrame);
 }
 
 /// One 16-byte IDT gate.

@@ -197,6 +197,18 @@ impl Domain {
         Ok((o.clone(), r))
     }
 
+    /// The endpoint and badge behind `h`, if `h` names a domain endpoint
+    /// with `right` (the fast path's lookup; the slow path reports the
+    /// precise error).
+    pub fn endpoint(&self, h: Handle, right: u32) -> Option<(Arc<Endpoint>, u64)> {
+        let t = self.handles.lock();
+        let (o, r) = t.get(h).ok()?;
+        match o {
+            KObject::Endpoint { ep, badge } if r.contains(right) => Some((ep.clone(), *badge)),
+            _ => None,
+        }
+    }
+
     /// Records why the domain ends (if not recorded yet) and marks it dying.
     /// Returns whether this call was the first.
     pub fn set_end(&self, end: End) -> bool {

@@ -50,11 +50,15 @@ pub struct Ipc {
     pub waiting_on: Option<Arc<Endpoint>>,
 }
 
-struct State {
-    dead: bool,
-    receivers: VecDeque<ThreadRef>,
-    /// Highest priority first; FIFO within a priority.
-    callers: Vec<ThreadRef>,
+/// The queues of an endpoint (behind its lock).
+pub struct State {
+    /// The server is gone; calls fail with `PeerGone`.
+    pub dead: bool,
+    /// Server threads waiting in `Recv`, first come first served.
+    pub receivers: VecDeque<ThreadRef>,
+    /// Callers waiting for a receiver. Highest priority first; FIFO within
+    /// a priority.
+    pub callers: Vec<ThreadRef>,
 }
 
 /// An endpoint.
@@ -117,6 +121,12 @@ impl Endpoint {
         }
     }
 
+    /// Locks the endpoint's queues (for the fast path, which makes the
+    /// same changes as the functions below).
+    pub fn state(&self) -> spin::MutexGuard<'_, State> {
+        self.state.lock()
+    }
+
     fn forget(&self, t: &ThreadRef) {
         let mut st = self.state.lock();
         st.receivers.retain(|r| r != t);
@@ -124,103 +134,137 @@ impl Endpoint {
     }
 }
 
-/// `Call`: sends `msg` with `badge` on `ep` and waits for the reply.
-pub fn call(
-    me: &ThreadRef,
-    ep: &Arc<Endpoint>,
-    badge: u64,
-    msg: Message,
-) -> Result<Message, Error> {
-    {
-        let mut st = ep.state.lock();
-        if st.dead {
-            return Err(Error::PeerGone);
-        }
-        me.ipc.lock().reply = None;
-        if let Some(r) = st.receivers.pop_front() {
-            {
-                let mut ipc = r.ipc.lock();
-                ipc.incoming = Some(Incoming {
-                    msg,
-                    badge,
-                    caller: me.clone(),
-                });
-                ipc.waiting_on = None;
-            }
-            drop(st);
-            sched::wake(&r);
-        } else {
-            {
-                let mut ipc = me.ipc.lock();
-                ipc.send = Some((msg, badge));
-                ipc.waiting_on = Some(ep.clone());
-            }
-            let at = st
-                .callers
-                .iter()
-                .position(|c| c.priority < me.priority)
-                .unwrap_or(st.callers.len());
-            st.callers.insert(at, me.clone());
-        }
+/// `Call`, first half: sends `msg` with `badge` on `ep`, handing it to a
+/// waiting receiver or queueing it. The caller then waits with
+/// [`park_for_reply`] once nothing owned is left on its stack.
+pub fn send(me: &ThreadRef, ep: &Arc<Endpoint>, badge: u64, msg: Message) -> Result<(), Error> {
+    let mut st = ep.state.lock();
+    if st.dead {
+        return Err(Error::PeerGone);
     }
+    me.ipc.lock().reply = None;
+    if let Some(r) = st.receivers.pop_front() {
+        {
+            let mut ipc = r.ipc.lock();
+            ipc.incoming = Some(Incoming {
+                msg,
+                badge,
+                caller: me.clone(),
+            });
+            ipc.waiting_on = None;
+        }
+        drop(st);
+        sched::wake(&r);
+    } else {
+        {
+            let mut ipc = me.ipc.lock();
+            ipc.send = Some((msg, badge));
+            ipc.waiting_on = Some(ep.clone());
+        }
+        let at = st
+            .callers
+            .iter()
+            .position(|c| c.priority < me.priority)
+            .unwrap_or(st.callers.len());
+        st.callers.insert(at, me.clone());
+    }
+    Ok(())
+}
+
+/// Blocks the current thread so that either the scheduler or the IPC fast
+/// path may resume it. The fast path resumes a thread by returning to user
+/// mode with its user frame and abandons its kernel stack, so callers of
+/// this function must hold nothing owned (no `Arc`, no lock guard) in any
+/// frame between the syscall entry and here.
+fn block_resumable() {
+    let pc = crate::percpu::this();
+    // SAFETY: owner CPU, interrupts off; the borrow ends before the switch.
+    unsafe { pc.current_ref() }
+        .resumable
+        .store(true, Ordering::Relaxed);
+    sched::block_current();
+    // Here only if the scheduler resumed us (or a wake-up was pending and
+    // we never blocked): our kernel stack is live again.
+    // SAFETY: as above.
+    unsafe { pc.current_ref() }
+        .resumable
+        .store(false, Ordering::Relaxed);
+}
+
+/// `Call`, second half: waits for the reply. Holds nothing owned while
+/// blocked (see [`block_resumable`]), so a fast-path reply can resume the
+/// thread directly.
+pub fn park_for_reply() -> Result<Message, Error> {
     loop {
-        if let Some(reply) = me.ipc.lock().reply.take() {
-            return reply;
+        {
+            let me = sched::current();
+            if let Some(reply) = me.ipc.lock().reply.take() {
+                return reply;
+            }
+            if me.kill.load(Ordering::Acquire) {
+                // Dying: `thread_exiting` takes this thread off the endpoint.
+                return Err(Error::PeerGone);
+            }
         }
-        if me.kill.load(Ordering::Acquire) {
-            // Dying: `thread_exiting` takes this thread off the endpoint.
-            return Err(Error::PeerGone);
-        }
-        sched::block_current();
+        block_resumable();
     }
 }
 
-/// `Recv`: waits for a request on `ep`; returns it with the client's badge.
-pub fn recv(me: &ThreadRef, ep: &Arc<Endpoint>) -> Result<(Message, u64), Error> {
+/// `Recv`, first half: takes a queued caller's request if there is one;
+/// otherwise queues this thread as a receiver and returns `None`, and the
+/// thread waits with [`park_for_request`].
+pub fn try_recv(me: &ThreadRef, ep: &Arc<Endpoint>) -> Result<Option<(Message, u64)>, Error> {
     let old = me.ipc.lock().caller.take();
     if let Some(old) = old {
         deliver_reply(&old, Err(Error::PeerGone));
     }
-    {
-        let mut st = ep.state.lock();
-        if st.dead {
-            return Err(Error::PeerGone);
-        }
-        if !st.callers.is_empty() {
-            let c = st.callers.remove(0);
-            let sent = {
-                let mut ipc = c.ipc.lock();
-                ipc.waiting_on = None;
-                ipc.send.take()
-            };
-            drop(st);
-            let Some((msg, badge)) = sent else {
-                // Cannot happen (a queued caller always has its request);
-                // answer it rather than leave it waiting forever.
-                deliver_reply(&c, Err(Error::PeerGone));
-                return Err(Error::PeerGone);
-            };
-            me.ipc.lock().caller = Some(c);
-            return Ok((msg, badge));
-        }
-        {
-            let mut ipc = me.ipc.lock();
-            ipc.incoming = None;
-            ipc.waiting_on = Some(ep.clone());
-        }
-        st.receivers.push_back(me.clone());
+    let mut st = ep.state.lock();
+    if st.dead {
+        return Err(Error::PeerGone);
     }
-    loop {
-        let incoming = me.ipc.lock().incoming.take();
-        if let Some(inc) = incoming {
-            let (msg, badge) = (inc.msg, inc.badge);
-            me.ipc.lock().caller = Some(inc.caller);
-            return Ok((msg, badge));
-        }
-        if me.kill.load(Ordering::Acquire) {
+    if !st.callers.is_empty() {
+        let c = st.callers.remove(0);
+        let sent = {
+            let mut ipc = c.ipc.lock();
+            ipc.waiting_on = None;
+            ipc.send.take()
+        };
+        drop(st);
+        let Some((msg, badge)) = sent else {
+            // Cannot happen (a queued caller always has its request);
+            // answer it rather than leave it waiting forever.
+            deliver_reply(&c, Err(Error::PeerGone));
             return Err(Error::PeerGone);
+        };
+        me.ipc.lock().caller = Some(c);
+        return Ok(Some((msg, badge)));
+    }
+    {
+        let mut ipc = me.ipc.lock();
+        ipc.incoming = None;
+        ipc.waiting_on = Some(ep.clone());
+    }
+    st.receivers.push_back(me.clone());
+    Ok(None)
+}
+
+/// `Recv`, second half: waits for a request. Holds nothing owned while
+/// blocked, like [`park_for_reply`].
+pub fn park_for_request() -> Result<(Message, u64), Error> {
+    loop {
+        {
+            let me = sched::current();
+            let incoming = me.ipc.lock().incoming.take();
+            if let Some(inc) = incoming {
+                let (msg, badge) = (inc.msg, inc.badge);
+                me.ipc.lock().caller = Some(inc.caller);
+                return Ok((msg, badge));
+            }
+            if me.kill.load(Ordering::Acquire) {
+                return Err(Error::PeerGone);
+            }
         }
-        sched::block_current();
+        block_resumable();
     }
 }
 

@@ -51,6 +51,11 @@ pub struct Thread {
     pub kill: AtomicBool,
     /// IPC state (see `obj::endpoint`).
     pub ipc: spin::Mutex<Ipc>,
+    /// Blocked inside an IPC fast-path wait, with nothing on its kernel
+    /// stack but its user frame: the fast path may resume it by returning
+    /// to user mode with that frame (see `fastpath`). Read and written only
+    /// by the home CPU, under its scheduler lock or during a switch.
+    pub resumable: AtomicBool,
 }
 
 // SAFETY: `saved_rsp` is written only by the home CPU during a switch away
@@ -133,6 +138,7 @@ impl Thread {
             wake_pending: AtomicBool::new(false),
             kill: AtomicBool::new(false),
             ipc: spin::Mutex::new(Ipc::default()),
+            resumable: AtomicBool::new(false),
         })))
     }
 
@@ -149,12 +155,19 @@ impl Thread {
             wake_pending: AtomicBool::new(false),
             kill: AtomicBool::new(false),
             ipc: spin::Mutex::new(Ipc::default()),
+            resumable: AtomicBool::new(false),
         }))
     }
 
     /// Top of the kernel stack.
     pub fn kstack_top(&self) -> u64 {
         self.kstack.top()
+    }
+
+    /// The user frame at the top of the kernel stack (the thread's user
+    /// registers while it is in the kernel).
+    pub fn user_frame(&self) -> *mut TrapFrame {
+        (self.kstack.top() - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame
     }
 
     /// Where the saved stack pointer lives.

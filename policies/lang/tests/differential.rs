@@ -4,7 +4,10 @@
 //!
 //! (a) `evaluate` (decision and machine states) matches the interpreter;
 //! (b) whenever `static_verdict` is `Some` for a well-shaped message,
-//!     `evaluate` gives the same decision and leaves the state alone.
+//!     `evaluate` gives the same decision and leaves the state alone;
+//! (c) the IPC fast path's per-core verdict caches (`ipc-fastpath`), filled
+//!     by the slow path and consulted first, give the same verdicts and
+//!     the same model state as evaluation alone, event after event.
 
 mod common;
 use std::collections::HashMap;
@@ -675,6 +678,39 @@ proptest! {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn verdict_caches_change_no_verdict_and_no_state(
+        file in policy_file(),
+        events in prop::collection::vec((event(), 0usize..2), 1..60),
+    ) {
+        let src = file.to_string();
+        let compiled = policy::compile("gen.policy", &src, &ifaces(), &solution())
+            .unwrap_or_else(|e| panic!("generated policy failed to compile:\n{src}\n{e}"));
+        let p = Policy::from_bytes(&compiled.bytes).unwrap();
+        // Reference: the slow path alone.
+        let mut slow = ModelState::new(&p);
+        // Under test: two cores, each with its own cache, one shared state.
+        let mut st = ModelState::new(&p);
+        let mut caches = [fastpath::VerdictCache::new(), fastpath::VerdictCache::new()];
+        // Every event comes again on the same core (where an allow the first
+        // one cached is found) and then on the other core.
+        let repeated = events
+            .iter()
+            .flat_map(|(ev, core)| [(ev, *core), (ev, *core), (ev, 1 - *core)]);
+        for (ev, core) in repeated {
+            let want = p.evaluate(&mut slow, ev);
+            let key = fastpath::Key::of(ev);
+            let got = if caches[core].allows(key, st.generation(), &ev.words) {
+                (Verdict::Allow, false)
+            } else {
+                let d = fastpath::decide(&p, &mut st, &mut caches[core], ev);
+                (d.verdict, d.audit)
+            };
+            prop_assert_eq!(got, (want.verdict, want.audit), "policy:\n{}\nevent {:?}", src, ev);
+            prop_assert_eq!(&st, &slow, "policy:\n{}\nevent {:?}", src, ev);
         }
     }
 

@@ -104,14 +104,34 @@ order = [["a", "b"]]
         [
             RunSpec {
                 smp: 2,
-                cpu: "max".into()
+                cpu: "max".into(),
+                ..RunSpec::default()
             },
             RunSpec {
                 smp: 1,
-                cpu: "qemu64".into()
+                cpu: "qemu64".into(),
+                ..RunSpec::default()
             }
         ]
     );
+}
+
+#[test]
+fn runs_may_add_kernel_options_and_checks() {
+    let f = parse(
+        "[solution]\nname = \"t\"\nexit_when_done = true\n[test]\n\
+         runs = [{ smp = 1, append = \" fastpath=off \", expect = ['taken 0'] }]\n",
+    )
+    .unwrap();
+    let r = &f.test.unwrap().runs[0];
+    assert_eq!(
+        (r.append.as_str(), &r.expect[..]),
+        ("fastpath=off", &["taken 0".to_string()][..])
+    );
+    let e = err(
+        "[solution]\nname = \"t\"\nexit_when_done = true\n[test]\nruns = [{ smp = 1, expect = ['('] }]\n",
+    );
+    assert!(e.contains("run"), "{e}");
 }
 
 #[test]

@@ -1,0 +1,379 @@
+//! The per-core verdict cache and the register message shape check.
+
+use engine::tables::FieldType;
+use engine::{Decision, ERROR_METHOD, Event, EventKind, ModelState, Policy, Verdict};
+
+/// Number of entries in one core's cache (direct-mapped).
+pub const SLOTS: usize = 64;
+
+/// What a cached verdict is about: the event kind, the source context, the
+/// endpoint (the serving domain's context and the interface) and the method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// Request or response (execute events are never cached).
+    pub kind: EventKind,
+    /// Sending context: the client for a request, the server for a response.
+    pub src: u16,
+    /// Receiving context.
+    pub dst: u16,
+    /// Interface number.
+    pub iface: u16,
+    /// Method number.
+    pub method: u16,
+}
+
+impl Key {
+    /// The key of `ev`.
+    pub const fn of(ev: &Event) -> Key {
+        Key {
+            kind: ev.kind,
+            src: ev.src,
+            dst: ev.dst,
+            iface: ev.iface,
+            method: ev.method,
+        }
+    }
+
+    /// All fields in one word, plus the kind's bit.
+    #[inline(always)]
+    fn pack(self) -> (u64, u64) {
+        let k = ((self.src as u64) << 48)
+            | ((self.dst as u64) << 32)
+            | ((self.iface as u64) << 16)
+            | self.method as u64;
+        let kind = match self.kind {
+            EventKind::Request => 0,
+            EventKind::Response => 1,
+            EventKind::Execute => 2,
+        };
+        (k, kind)
+    }
+}
+
+/// The shape of a method's message: one code per data word, checked as
+/// `word + bias <= max` (wrapping add), which covers every field type and
+/// "word unused, must be zero".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape(u32);
+
+/// Code of an unused word.
+const ABSENT: u8 = 9;
+
+/// `(bias, max)` per code: the field types in `FieldType` order, then
+/// `ABSENT`; padded to 16 so a code indexes it with a mask. Codes 10..16
+/// are never built and accept only zero.
+const BOUNDS: [(u64, u64); 16] = [
+    (0, 0xff),                  // u8
+    (0, 0xffff),                // u16
+    (0, 0xffff_ffff),           // u32
+    (0, u64::MAX),              // u64
+    (0x80, 0xff),               // i8: -128..=127 moves to 0..=255
+    (0x8000, 0xffff),           // i16
+    (0x8000_0000, 0xffff_ffff), // i32
+    (0, u64::MAX),              // i64
+    (0, 1),                     // bool
+    (0, 0),                     // unused word
+    (0, 0),
+    (0, 0),
+    (0, 0),
+    (0, 0),
+    (0, 0),
+    (0, 0),
+];
+
+fn code(t: FieldType) -> u8 {
+    match t {
+        FieldType::U8 => 0,
+        FieldType::U16 => 1,
+        FieldType::U32 => 2,
+        FieldType::U64 => 3,
+        FieldType::I8 => 4,
+        FieldType::I16 => 5,
+        FieldType::I32 => 6,
+        FieldType::I64 => 7,
+        FieldType::Bool => 8,
+    }
+}
+
+impl Shape {
+    /// The shape of a field list; `None` if it has more than four fields.
+    pub fn of(fields: &[FieldType]) -> Option<Shape> {
+        if fields.len() > 4 {
+            return None;
+        }
+        let mut s = 0u32;
+        for (i, shift) in (0..32).step_by(8).enumerate() {
+            let c = fields.get(i).map_or(ABSENT, |t| code(*t));
+            s |= u32::from(c) << shift;
+        }
+        Some(Shape(s))
+    }
+
+    /// The shape of the request (or response) of a method of `policy`.
+    pub fn for_method(policy: &Policy, kind: EventKind, iface: u16, method: u16) -> Option<Shape> {
+        let t = policy.tables();
+        let sig = t.methods.get(t.method_index(iface, method)?)?;
+        match kind {
+            EventKind::Request => Shape::of(&sig.args),
+            EventKind::Response => Shape::of(&sig.results),
+            EventKind::Execute => None,
+        }
+    }
+
+    /// `(bias, max)` of word `i`.
+    fn bounds(self, i: usize) -> (u64, u64) {
+        BOUNDS[((self.0 >> (8 * i)) & 0xf) as usize]
+    }
+
+    /// Whether `words` are valid encodings of the fields (and unused words
+    /// are zero). Equals the engine's own shape check for the same fields.
+    #[inline(always)]
+    pub fn accepts(self, words: &[u64; 4]) -> bool {
+        let mut ok = true;
+        for (i, w) in words.iter().enumerate() {
+            let (bias, max) = self.bounds(i);
+            ok &= w.wrapping_add(bias) <= max;
+        }
+        ok
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    key: u64,
+    /// `VALID | kind`.
+    meta: u64,
+    generation: u64,
+    /// The shape, unpacked into the `(bias, max)` of each word so the hit
+    /// path does four additions and compares and no table lookups.
+    bias: [u64; 4],
+    max: [u64; 4],
+}
+
+const EMPTY: Slot = Slot {
+    key: 0,
+    meta: 0,
+    generation: 0,
+    bias: [0; 4],
+    max: [0; 4],
+};
+
+const VALID: u64 = 1 << 63;
+
+/// One core's cache of static allow verdicts. Direct-mapped: a new entry
+/// replaces whatever was in its slot. Only the owning core touches it, so
+/// it needs no lock.
+pub struct VerdictCache {
+    slots: [Slot; SLOTS],
+}
+
+impl Default for VerdictCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline(always)]
+fn index(k: u64, kind: u64) -> usize {
+    // Multiplicative hashing; the top bits are the best mixed.
+    ((k ^ kind).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS.trailing_zeros())) as usize
+}
+
+impl VerdictCache {
+    /// An empty cache.
+    pub const fn new() -> VerdictCache {
+        VerdictCache {
+            slots: [EMPTY; SLOTS],
+        }
+    }
+
+    /// Whether the cache holds an allow for `key` made at `generation`, and
+    /// `words` have the method's shape. `false` means "ask the slow path",
+    /// never "denied".
+    #[inline(always)]
+    pub fn allows(&self, key: Key, generation: u64, words: &[u64; 4]) -> bool {
+        let (k, kind) = key.pack();
+        let s = &self.slots[index(k, kind) % SLOTS];
+        let mut ok = s.key == k && s.meta == VALID | kind && s.generation == generation;
+        for ((w, bias), max) in words.iter().zip(s.bias).zip(s.max) {
+            ok &= w.wrapping_add(bias) <= max;
+        }
+        ok
+    }
+
+    /// Records an allow for `key` at `generation`, with the method's shape.
+    pub fn insert(&mut self, key: Key, generation: u64, shape: Shape) {
+        let (k, kind) = key.pack();
+        if kind > 1 {
+            return;
+        }
+        let mut slot = Slot {
+            key: k,
+            meta: VALID | kind,
+            generation,
+            ..EMPTY
+        };
+        for (i, (bias, max)) in slot.bias.iter_mut().zip(slot.max.iter_mut()).enumerate() {
+            (*bias, *max) = shape.bounds(i);
+        }
+        self.slots[index(k, kind) % SLOTS] = slot;
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        *self = VerdictCache::new();
+    }
+
+    /// Entries in use (whatever their generation).
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.meta & VALID != 0).count()
+    }
+
+    /// Whether no entry is in use.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether the decision for `ev` may enter a verdict cache: a static allow
+/// (its verdict depends only on the key), not audited (an audited decision
+/// must reach the audit ring every time), of a request or response, and
+/// not an error reply (whose shape check is special).
+pub fn cacheable(d: &Decision, ev: &Event) -> bool {
+    d.cacheable
+        && d.verdict == Verdict::Allow
+        && !d.audit
+        && !d.malformed
+        && ev.kind != EventKind::Execute
+        && ev.method != ERROR_METHOD
+}
+
+/// The slow path's decision: the engine's full evaluation, after which an
+/// eligible verdict is cached under the generation the model state has
+/// after the evaluation.
+pub fn decide(
+    policy: &Policy,
+    state: &mut ModelState,
+    cache: &mut VerdictCache,
+    ev: &Event,
+) -> Decision {
+    let d = policy.evaluate(state, ev);
+    if cacheable(&d, ev)
+        && let Some(shape) = Shape::for_method(policy, ev.kind, ev.iface, ev.method)
+    {
+        cache.insert(Key::of(ev), state.generation(), shape);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TYPES: [FieldType; 9] = [
+        FieldType::U8,
+        FieldType::U16,
+        FieldType::U32,
+        FieldType::U64,
+        FieldType::I8,
+        FieldType::I16,
+        FieldType::I32,
+        FieldType::I64,
+        FieldType::Bool,
+    ];
+
+    fn word() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            any::<u64>(),
+            0u64..300,
+            (-300i64..300).prop_map(|v| v as u64),
+            prop::sample::select(vec![
+                0xff,
+                0x100,
+                0xffff,
+                0x1_0000,
+                0xffff_ffff,
+                0x1_0000_0000,
+                i8::MIN as u64,
+                i8::MAX as u64,
+                i16::MIN as u64,
+                i32::MIN as u64,
+                i32::MAX as u64,
+                (i32::MIN as i64 - 1) as u64,
+                u64::MAX,
+            ]),
+        ]
+    }
+
+    proptest! {
+        /// The shape check equals the engine's per-field check, unused
+        /// words included.
+        #[test]
+        fn shape_matches_field_types(
+            fields in prop::collection::vec(prop::sample::select(TYPES.to_vec()), 0..=4),
+            words in [word(), word(), word(), word()],
+        ) {
+            let want = words.iter().enumerate().all(|(i, w)| match fields.get(i) {
+                Some(t) => t.accepts(*w),
+                None => *w == 0,
+            });
+            prop_assert_eq!(Shape::of(&fields).unwrap().accepts(&words), want);
+        }
+
+        /// A hit needs the same key, kind and generation as the insert.
+        #[test]
+        fn hits_only_the_exact_key_and_generation(
+            a in (0u16..8, 0u16..8, 0x100u16..0x104, 0u16..6, any::<bool>()),
+            b in (0u16..8, 0u16..8, 0x100u16..0x104, 0u16..6, any::<bool>()),
+            g1 in 0u64..4, g2 in 0u64..4,
+        ) {
+            let key = |(src, dst, iface, method, resp): (u16, u16, u16, u16, bool)| Key {
+                kind: if resp { EventKind::Response } else { EventKind::Request },
+                src, dst, iface, method,
+            };
+            let mut c = VerdictCache::new();
+            let any = Shape::of(&[FieldType::U64; 4]).unwrap();
+            c.insert(key(a), g1, any);
+            let hit = c.allows(key(b), g2, &[1, 2, 3, 4]);
+            prop_assert_eq!(hit, a == b && g1 == g2);
+        }
+    }
+
+    #[test]
+    fn too_many_fields_have_no_shape() {
+        assert_eq!(Shape::of(&[FieldType::U8; 5]), None);
+    }
+
+    #[test]
+    fn execute_events_are_never_cached() {
+        let mut c = VerdictCache::new();
+        let k = Key {
+            kind: EventKind::Execute,
+            src: 0,
+            dst: 1,
+            iface: 0,
+            method: 0,
+        };
+        c.insert(k, 0, Shape::of(&[]).unwrap());
+        assert!(c.is_empty());
+        assert!(!c.allows(k, 0, &[0; 4]));
+    }
+
+    #[test]
+    fn clear_empties_the_cache() {
+        let mut c = VerdictCache::new();
+        let k = Key {
+            kind: EventKind::Request,
+            src: 1,
+            dst: 2,
+            iface: 0x100,
+            method: 1,
+        };
+        c.insert(k, 7, Shape::of(&[]).unwrap());
+        assert!(c.allows(k, 7, &[0; 4]));
+        assert!(!c.allows(k, 7, &[1, 0, 0, 0]), "unused words must be zero");
+        c.clear();
+        assert!(!c.allows(k, 7, &[0; 4]));
+    }
+}

@@ -1,0 +1,303 @@
+//! The IPC fast path: a register-only `Call` or `Reply`+receive between two
+//! threads on the same CPU switches straight to the partner thread, with
+//! the message going from one user frame to the other.
+//!
+//! The checklist (each item a function of the `ipc-fastpath` crate, where
+//! the host tests it) runs first; on any miss the syscall takes the slow
+//! path unchanged. On a hit the fast path makes exactly the changes to
+//! endpoint and thread IPC state that the slow path makes (the differences
+//! are only in how: no message struct, no run-queue traffic, no
+//! `switch_stacks` into the partner's kernel stack), so either path may
+//! pick up where the other left off:
+//!
+//! - A thread that blocks here is marked `resumable`: its kernel stack
+//!   holds nothing owned between its user frame and the point where it
+//!   switched away (`fast_switch`). The partner's fast path resumes it by
+//!   writing the answer into that frame and returning to user mode; its
+//!   kernel stack is simply abandoned, as nothing on it needs dropping.
+//! - The scheduler may instead resume it like any blocked thread (a slow
+//!   reply, a kill, a slow caller): `switch_to` clears `resumable`, and the
+//!   thread continues after `fast_switch` into the slow path's wait loop.
+//!
+//! Lock order here: endpoint state, then the scheduler lock of this CPU,
+//! then thread IPC locks (no other path holds an IPC lock while taking a
+//! scheduler lock, or a scheduler lock while taking an endpoint's).
+
+use crate::arch::trap::{TrapFrame, fast_switch};
+use crate::obj::endpoint;
+use crate::obj::thread::{State, ThreadRef};
+use crate::percpu::{self, PerCpu};
+use crate::syscall::Reply;
+use crate::{sched, security};
+use abi::{Error, Handle, Tag, rights};
+use core::sync::atomic::{AtomicBool, Ordering};
+use engine::EventKind;
+use fastpath::{Key, Miss, Partner, partner_ok, priority_allows, tag_ok};
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Reads the `fastpath=` boot option: `off` disables the fast path and the
+/// verdict cache, so every message takes the slow path with a full policy
+/// evaluation (the `slowpath_roundtrip` benchmark and the equivalence tests
+/// use it).
+pub fn init(option: Option<&str>) {
+    match option {
+        None | Some("on") => {}
+        Some("off") => {
+            ENABLED.store(false, Ordering::Relaxed);
+            log::info!("IPC fast path and verdict cache disabled (fastpath=off)");
+        }
+        Some(other) => log::warn!("unknown fastpath={other} ignored (use on or off)"),
+    }
+}
+
+/// Whether the fast path and the verdict cache are in use.
+#[inline(always)]
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+#[inline(always)]
+fn words(f: &TrapFrame) -> [u64; 4] {
+    [f.rdx, f.r10, f.r8, f.r9]
+}
+
+/// Writes a successful result into a blocked thread's user frame.
+///
+/// # Safety
+/// `t` is blocked on this CPU, so nothing else reads or writes its frame.
+#[inline(always)]
+unsafe fn deliver(t: &ThreadRef, tag: Tag, w: [u64; 4], badge: Option<u64>) {
+    // SAFETY: as the caller promises.
+    let f = unsafe { &mut *t.user_frame() };
+    f.rax = 0;
+    f.rsi = tag.raw();
+    f.rdx = w[0];
+    f.r10 = w[1];
+    f.r8 = w[2];
+    f.r9 = w[3];
+    if let Some(b) = badge {
+        f.rdi = b;
+    }
+}
+
+#[inline(always)]
+fn partner(pc: &PerCpu, t: &ThreadRef) -> Partner {
+    Partner {
+        same_core: t.cpu == pc.index,
+        resumable: t.resumable.load(Ordering::Relaxed),
+        blocked: t.state() == State::Blocked,
+        killed: t.kill.load(Ordering::Acquire),
+        priority: t.priority,
+    }
+}
+
+/// Item 6: nothing pending for the current thread or this CPU.
+#[inline(always)]
+fn nothing_pending(pc: &PerCpu, me: &crate::obj::thread::Thread) -> Result<(), Miss> {
+    if me.wake_pending.load(Ordering::Acquire)
+        || me.kill.load(Ordering::Acquire)
+        || pc.need_resched.load(Ordering::Acquire)
+    {
+        return Err(Miss::Pending);
+    }
+    Ok(())
+}
+
+/// Checks and commits a fast `Call`; returns the receiver to switch to.
+fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
+    if !enabled() {
+        return Err(Miss::Disabled);
+    }
+    let (iface, method) = tag_ok(frame.rsi, 0, abi::iface::FIRST_USER)?;
+    let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
+    // SAFETY: owner CPU, interrupts off; `me` is not used after this
+    // function returns, and the switch happens after that.
+    let me = unsafe { pc.current_ref() };
+    let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
+    let (ep, badge) = dom.endpoint(handle, rights::CALL).ok_or(Miss::Handle)?;
+    let w = words(frame);
+    let key = Key {
+        kind: EventKind::Request,
+        src: dom.context,
+        dst: ep.context,
+        iface,
+        method,
+    };
+    // SAFETY: owner CPU, interrupts off, reference dropped at once.
+    if !unsafe { pc.verdicts() }.allows(key, security::generation(), &w) {
+        return Err(Miss::Verdict);
+    }
+    let mut st = ep.state();
+    if st.dead {
+        return Err(Miss::NoPartner);
+    }
+    let r = st.receivers.front().ok_or(Miss::NoPartner)?;
+    let mut s = pc.sched.lock();
+    partner_ok(&partner(pc, r))?;
+    if !priority_allows(r.priority, s.highest_queued()) {
+        return Err(Miss::Priority);
+    }
+    nothing_pending(pc, me)?;
+    // Commit: what `endpoint::send` does for a waiting receiver and the
+    // receiver's `endpoint::park_for_request` does on waking, with the request going
+    // straight into the receiver's frame.
+    let r = st.receivers.pop_front().ok_or(Miss::NoPartner)?;
+    drop(st);
+    {
+        let mut ipc = r.ipc.lock();
+        ipc.caller = Some(pc.current());
+        ipc.incoming = None;
+        ipc.waiting_on = None;
+    }
+    me.ipc.lock().reply = None;
+    // SAFETY: `r` is blocked on this CPU (checked under its scheduler lock,
+    // which we hold).
+    unsafe { deliver(&r, Tag::new(iface, method), w, Some(badge)) };
+    r.resumable.store(false, Ordering::Relaxed);
+    me.resumable.store(true, Ordering::Relaxed);
+    me.set_state(State::Blocked);
+    r.set_state(State::Running);
+    s.handoff(r.clone(), r.priority);
+    Ok(r)
+}
+
+/// Checks and commits a fast `Reply` with receive; returns the caller to
+/// switch to.
+fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
+    if !enabled() {
+        return Err(Miss::Disabled);
+    }
+    let (iface, method) = tag_ok(frame.rsi, Tag::REPLY_RECV, abi::iface::FIRST_USER)?;
+    let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
+    // SAFETY: as in `try_call`.
+    let me = unsafe { pc.current_ref() };
+    let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
+    let (ep, _) = dom.endpoint(handle, rights::RECV).ok_or(Miss::Handle)?;
+    let c = me.ipc.lock().caller.clone().ok_or(Miss::NoPartner)?;
+    let client = c.domain.as_ref().ok_or(Miss::NoPartner)?;
+    let w = words(frame);
+    let key = Key {
+        kind: EventKind::Response,
+        src: dom.context,
+        dst: client.context,
+        iface,
+        method,
+    };
+    // SAFETY: owner CPU, interrupts off, reference dropped at once.
+    if !unsafe { pc.verdicts() }.allows(key, security::generation(), &w) {
+        return Err(Miss::Verdict);
+    }
+    let mut st = ep.state();
+    if st.dead || !st.callers.is_empty() {
+        // A queued caller: the slow path hands it over.
+        return Err(Miss::NoPartner);
+    }
+    let mut s = pc.sched.lock();
+    partner_ok(&partner(pc, &c))?;
+    if !priority_allows(c.priority, s.highest_queued()) {
+        return Err(Miss::Priority);
+    }
+    nothing_pending(pc, me)?;
+    // Commit: what `endpoint::reply` and then `endpoint::try_recv` (finding no
+    // caller queued) do, with the reply going straight into the caller's
+    // frame instead of its `Ipc::reply`.
+    {
+        let mut ipc = me.ipc.lock();
+        ipc.caller = None;
+        ipc.incoming = None;
+        ipc.waiting_on = Some(ep.clone());
+    }
+    st.receivers.push_back(pc.current());
+    drop(st);
+    // SAFETY: `c` is blocked on this CPU (checked under the lock we hold).
+    unsafe { deliver(&c, Tag::new(iface, method), w, None) };
+    c.resumable.store(false, Ordering::Relaxed);
+    me.resumable.store(true, Ordering::Relaxed);
+    me.set_state(State::Blocked);
+    c.set_state(State::Running);
+    s.handoff(c.clone(), c.priority);
+    Ok(c)
+}
+
+/// Switches to `next`, whose user frame holds its answer, leaving the
+/// current thread blocked and resumable. Returns only if the scheduler
+/// resumes the current thread later.
+fn switch_direct(pc: &PerCpu, next: ThreadRef) {
+    sched::activate(pc, &next);
+    pc.set_kernel_stack(next.kstack_top());
+    pc.switches.fetch_add(1, Ordering::Relaxed);
+    pc.fast_taken.fetch_add(1, Ordering::Relaxed);
+    let frame = next.user_frame();
+    // SAFETY: owner CPU, interrupts off, in the middle of a switch.
+    let old = unsafe { pc.replace_current(next) };
+    let slot = old.saved_rsp_slot();
+    // The thread we leave stays alive without this reference: a caller is
+    // held by its server's `Ipc::caller`, a receiver by its endpoint's
+    // queue, and both by their domain's thread list.
+    drop(old);
+    // SAFETY: `slot` belongs to a live thread (above); `frame` is the user
+    // frame of the new current thread, which entered by `syscall` and was
+    // blocked in a fast-path wait (it was `resumable`), with its answer now
+    // written in. Nothing owned is left on
+    // this stack: every value of the fast path was dropped when
+    // `try_call`/`try_reply_recv` returned.
+    unsafe { fast_switch(slot, frame) };
+    // Resumed by the scheduler's `switch_stacks`, which returns here rather
+    // than into `switch_to`: do the post-switch work `switch_to` would.
+    sched::finish_switch();
+}
+
+fn missed(pc: &PerCpu, m: Miss) {
+    pc.fast_missed[m as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// `Call` through the fast path. `None`: not taken, run the slow path.
+/// `Some`: the call was sent by the fast path and the thread was resumed
+/// by the scheduler (the answer came through the slow path).
+pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
+    if ((frame.rsi >> 16) as u16) < abi::iface::FIRST_USER {
+        // A kernel endpoint: served in the kernel, not a fast-path candidate.
+        return None;
+    }
+    let pc = percpu::this();
+    match try_call(pc, frame) {
+        Ok(r) => switch_direct(pc, r),
+        Err(m) => {
+            missed(pc, m);
+            return None;
+        }
+    }
+    Some(endpoint::park_for_reply().map(crate::syscall::reply_of))
+}
+
+/// `Reply` with receive through the fast path; as [`call`].
+pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
+    let pc = percpu::this();
+    match try_reply_recv(pc, frame) {
+        Ok(c) => switch_direct(pc, c),
+        Err(m) => {
+            missed(pc, m);
+            return None;
+        }
+    }
+    Some(endpoint::park_for_request().map(crate::syscall::request_of))
+}
+
+/// One log line per CPU with fast-path use, for test and benchmark logs.
+pub fn report() {
+    for i in 0..percpu::online() {
+        let Some(pc) = percpu::get(i) else { continue };
+        let taken = pc.fast_taken.load(Ordering::Relaxed);
+        let mut line = alloc::string::String::new();
+        for m in Miss::ALL {
+            let n = pc.fast_missed[m as usize].load(Ordering::Relaxed);
+            if n > 0 {
+                line.push_str(&alloc::format!(" {}={n}", m.name()));
+            }
+        }
+        if taken > 0 || !line.is_empty() {
+            log::info!("fastpath: cpu{i} taken {taken}, missed:{line}");
+        }
+    }
+}
