@@ -6,8 +6,16 @@
 //! where the guest TSC counts instructions (reported as `instructions`), and
 //! without it, where TSC ticks are converted to nanoseconds with the rate the
 //! program measured against kernel time (reported as `ns`). Same-CPU
-//! benchmarks boot with `-smp 1`; the cross-CPU one with `-smp 2`, where the
-//! icount clock counts both CPUs' instructions.
+//! benchmarks boot with `-smp 1`; the cross-CPU one with `-smp 2` and the
+//! four-pair one with `-smp 4`, where the icount clock counts every CPU's
+//! instructions. The slow-path solution boots with `fastpath=off`.
+//!
+//! Two checks keep the figures honest: a solution that reports a
+//! `fastpath_*` result must show fast-path switches in the kernel's
+//! `fastpath:` statistics, and the `fastpath=off` run must show none.
+//!
+//! Afterwards the host-side criterion benches of the verdict cache run
+//! (`cargo bench -p tessera-ipc-fastpath`), unless `--no-criterion`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,10 +30,13 @@ use crate::solution::SolutionFile;
 use crate::workspace::Workspace;
 use crate::{image, setup};
 
-/// The benchmark solutions and the CPU count each boots with.
-const SOLUTIONS: [(&str, u32); 2] = [
-    ("bench/solutions/ipc-1cpu.toml", 1),
-    ("bench/solutions/ipc-2cpu.toml", 2),
+/// The benchmark solutions, the CPU count each boots with, and its kernel
+/// options.
+const SOLUTIONS: [(&str, u32, &str); 4] = [
+    ("bench/solutions/ipc-1cpu.toml", 1, ""),
+    ("bench/solutions/ipc-slowpath.toml", 1, "fastpath=off"),
+    ("bench/solutions/ipc-2cpu.toml", 2, ""),
+    ("bench/solutions/ipc-4pairs.toml", 4, ""),
 ];
 
 /// One result, as written to `ipc.json`.
@@ -52,6 +63,14 @@ struct Line {
 }
 
 #[derive(Deserialize)]
+struct Window {
+    name: String,
+    start: u64,
+    end: u64,
+    ops: u64,
+}
+
+#[derive(Deserialize)]
 struct Rate {
     ticks: u64,
     ns: u64,
@@ -59,32 +78,46 @@ struct Rate {
 
 /// Extracts results from a serial log. With `icount`, ticks are
 /// instructions; otherwise they are converted with the `BENCH_TSC` rate.
+///
+/// `BENCH_WINDOW` lines of one name (one per CPU of a multi-pair run) add
+/// up to one result: the ticks from the earliest start to the latest end
+/// divided by all their operations. Under icount that is every CPU's
+/// instructions per operation; median and p99 are that same figure.
 pub fn parse_log(log: &str, icount: bool) -> Result<Vec<BenchResult>> {
     let mut rate: Option<Rate> = None;
     let mut out = Vec::new();
+    let mut windows: Vec<Window> = Vec::new();
+    let convert = |rate: &Option<Rate>, t: u64| -> Result<(u64, &'static str)> {
+        if icount {
+            return Ok((t, "instructions"));
+        }
+        let r = rate
+            .as_ref()
+            .context("a BENCH line came before the BENCH_TSC rate")?;
+        if r.ticks == 0 {
+            bail!("BENCH_TSC reports zero ticks");
+        }
+        let ns = (t as u128 * r.ns as u128 + r.ticks as u128 / 2) / r.ticks as u128;
+        Ok((ns as u64, "ns"))
+    };
     for line in log.lines() {
         if let Some(json) = line.split_once("BENCH_TSC ").map(|(_, j)| j) {
             rate = Some(
                 serde_json::from_str(json)
                     .with_context(|| format!("bad BENCH_TSC line: {line}"))?,
             );
+        } else if let Some(json) = line.split_once("BENCH_WINDOW ").map(|(_, j)| j) {
+            let w: Window = serde_json::from_str(json)
+                .with_context(|| format!("bad BENCH_WINDOW line: {line}"))?;
+            if w.end < w.start || w.ops == 0 {
+                bail!("BENCH_WINDOW with an empty window: {line}");
+            }
+            windows.push(w);
         } else if let Some(json) = line.split_once("BENCH ").map(|(_, j)| j) {
             let l: Line =
                 serde_json::from_str(json).with_context(|| format!("bad BENCH line: {line}"))?;
-            let (median, p99, unit) = if icount {
-                (l.median, l.p99, "instructions")
-            } else {
-                let r = rate
-                    .as_ref()
-                    .context("a BENCH line came before the BENCH_TSC rate")?;
-                if r.ticks == 0 {
-                    bail!("BENCH_TSC reports zero ticks");
-                }
-                let ns = |t: u64| {
-                    ((t as u128 * r.ns as u128 + r.ticks as u128 / 2) / r.ticks as u128) as u64
-                };
-                (ns(l.median), ns(l.p99), "ns")
-            };
+            let (median, unit) = convert(&rate, l.median)?;
+            let (p99, _) = convert(&rate, l.p99)?;
             out.push(BenchResult {
                 name: l.name,
                 median,
@@ -94,12 +127,62 @@ pub fn parse_log(log: &str, icount: bool) -> Result<Vec<BenchResult>> {
             });
         }
     }
+    let mut names: Vec<&str> = windows.iter().map(|w| w.name.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let ws: Vec<&Window> = windows.iter().filter(|w| w.name == name).collect();
+        let start = ws.iter().map(|w| w.start).min().unwrap_or(0);
+        let end = ws.iter().map(|w| w.end).max().unwrap_or(0);
+        let ops: u64 = ws.iter().map(|w| w.ops).sum();
+        let (per_op, unit) = convert(&rate, (end - start + ops / 2) / ops)?;
+        out.push(BenchResult {
+            name: name.to_string(),
+            median: per_op,
+            p99: per_op,
+            unit: unit.to_string(),
+            iterations: ops,
+        });
+    }
     Ok(out)
+}
+
+/// Fast-path switches the kernel reported (`fastpath: cpuN taken X`).
+pub fn fast_switches(log: &str) -> u64 {
+    log.lines()
+        .filter_map(|l| {
+            l.split_once("fastpath: cpu")?
+                .1
+                .split_once(" taken ")?
+                .1
+                .split_once(',')
+        })
+        .filter_map(|(n, _)| n.trim().parse::<u64>().ok())
+        .sum()
+}
+
+/// The honesty checks of the module docs.
+fn check_paths(stem: &str, append: &str, log: &str, results: &[BenchResult]) -> Result<()> {
+    let taken = fast_switches(log);
+    if append.contains("fastpath=off") {
+        if taken != 0 || !log.contains("fast path and verdict cache disabled") {
+            bail!(
+                "{stem}: booted with fastpath=off but the kernel reports {taken} fast-path switches"
+            );
+        }
+    } else if let Some(r) = results.iter().find(|r| r.name.starts_with("fastpath")) {
+        if taken < r.iterations {
+            bail!(
+                "{stem}: {} reported, but the kernel counted only {taken} fast-path switches",
+                r.name
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Builds (release), boots every benchmark solution with and without
 /// icount, prints a table and writes `target/bench/ipc.json`.
-pub fn bench(ws: &Workspace) -> Result<()> {
+pub fn bench(ws: &Workspace, criterion: bool) -> Result<()> {
     setup::ensure_target(ws)?;
     setup::ensure_qemu()?;
     let artifacts = build::build(ws, Profile::Release)?;
@@ -108,7 +191,7 @@ pub fn bench(ws: &Workspace) -> Result<()> {
         .with_context(|| format!("could not create {}", out_dir.display()))?;
     let mut results = Vec::new();
     for icount in [true, false] {
-        for (file, smp) in SOLUTIONS {
+        for (file, smp, append) in SOLUTIONS {
             let file = SolutionFile::load(&ws.root.join(file))?;
             let stem = format!(
                 "{}-{}",
@@ -122,7 +205,7 @@ pub fn bench(ws: &Workspace) -> Result<()> {
                 image: image_path,
                 smp,
                 cpu: "max".into(),
-                append: String::new(),
+                append: append.to_string(),
                 display: Display::None,
                 qmp: None,
                 icount,
@@ -146,7 +229,9 @@ pub fn bench(ws: &Workspace) -> Result<()> {
                     read(&stderr)
                 );
             }
-            results.extend(parse_log(&text, icount)?);
+            let found = parse_log(&text, icount)?;
+            check_paths(&stem, append, &text, &found)?;
+            results.extend(found);
         }
     }
     let json = out_dir.join("ipc.json");
@@ -154,6 +239,12 @@ pub fn bench(ws: &Workspace) -> Result<()> {
         .with_context(|| format!("could not write {}", json.display()))?;
     println!("{}", table(&results));
     println!("results: {}", ws.show(&json));
+    if criterion {
+        println!("== criterion: verdict cache against policy evaluation (host)");
+        let mut cmd = ws.cargo();
+        cmd.args(["bench", "-p", "tessera-ipc-fastpath"]);
+        crate::workspace::run_step(&mut cmd)?;
+    }
     Ok(())
 }
 
@@ -237,6 +328,51 @@ mod tests {
             .is_err()
         );
         assert!(parse_log("x BENCH_TSC {\"ticks\": 0, \"ns\": 5}\nx BENCH {\"name\": \"a\", \"median\": 1, \"p99\": 1, \"iterations\": 1}", false).is_err());
+    }
+
+    #[test]
+    fn windows_add_up_across_cpus() {
+        let log = "\
+x BENCH_TSC {\"ticks\": 2000, \"ns\": 1000}
+x BENCH_WINDOW {\"name\": \"p\", \"start\": 1000, \"end\": 5000, \"ops\": 10}
+x BENCH_WINDOW {\"name\": \"p\", \"start\": 1200, \"end\": 5400, \"ops\": 10}
+";
+        let r = parse_log(log, true).unwrap();
+        assert_eq!(
+            (r[0].name.as_str(), r[0].median, r[0].p99, r[0].iterations),
+            ("p", 220, 220, 20)
+        );
+        assert_eq!(parse_log(log, false).unwrap()[0].median, 110);
+        assert!(
+            parse_log(
+                "x BENCH_WINDOW {\"name\": \"p\", \"start\": 5, \"end\": 1, \"ops\": 1}",
+                true
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn fast_path_use_is_checked() {
+        let res = |name: &str| {
+            vec![BenchResult {
+                name: name.into(),
+                median: 1,
+                p99: 1,
+                unit: "instructions".into(),
+                iterations: 2000,
+            }]
+        };
+        let used =
+            "x fastpath: cpu0 taken 4400, missed: verdict=3\nx fastpath: cpu1 taken 5, missed:";
+        assert_eq!(fast_switches(used), 4405);
+        assert!(check_paths("s", "", used, &res("fastpath_roundtrip")).is_ok());
+        let unused = "x fastpath: cpu0 taken 0, missed: verdict=4400";
+        assert!(check_paths("s", "", unused, &res("fastpath_roundtrip")).is_err());
+        assert!(check_paths("s", "", unused, &res("cross_core_roundtrip")).is_ok());
+        let off = "x IPC fast path and verdict cache disabled (fastpath=off)\nx fastpath: cpu0 taken 0, missed: disabled=9";
+        assert!(check_paths("s", "fastpath=off", off, &res("slowpath_roundtrip")).is_ok());
+        assert!(check_paths("s", "fastpath=off", used, &res("slowpath_roundtrip")).is_err());
     }
 
     #[test]

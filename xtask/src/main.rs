@@ -41,6 +41,14 @@ use crate::solution::SolutionFile;
 use crate::workspace::Workspace;
 
 /// Build, run and test Tessera.
+/// Options of `cargo xtask bench`.
+#[derive(clap::Args, Debug)]
+struct BenchArgs {
+    /// Skip the host-side criterion benches of the verdict cache.
+    #[arg(long)]
+    no_criterion: bool,
+}
+
 #[derive(Parser)]
 #[command(name = "cargo xtask", bin_name = "cargo xtask", version)]
 struct Cli {
@@ -56,9 +64,9 @@ enum Command {
     Run(RunArgs),
     /// Run the host unit tests and the QEMU scenarios (both unless one is chosen).
     Test(TestArgs),
-    /// Boot the in-OS IPC benchmarks (with and without icount) and write
-    /// target/bench/ipc.json.
-    Bench,
+    /// Boot the in-OS IPC benchmarks (with and without icount), write
+    /// target/bench/ipc.json, then run the host criterion benches.
+    Bench(BenchArgs),
     /// Work with security policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -172,8 +180,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             test::test(&ws, &opts)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench => {
-            bench::bench(&ws)?;
+        Command::Bench(args) => {
+            bench::bench(&ws, !args.no_criterion)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Check { file, solution }) => {

@@ -3,12 +3,17 @@
 //!
 //! - `null_kernel_call`: `time::NOW`, the cheapest kernel endpoint method.
 //! - `<channel>_roundtrip` for each channel the solution gives it among
-//!   `slowpath` (a server on the same CPU) and `cross_core` (a server on
-//!   another CPU): `Echo.ping` through the generated client stub, a
-//!   register-only `Call`, answered by the generated dispatch and `ReplyRecv`.
+//!   `fastpath` (a server on the same CPU, static rules), `slowpath` (the
+//!   same, booted with the fast path off), `uncached_policy` (a server whose
+//!   rule tests a message field) and `cross_core` (a server on another CPU):
+//!   `Echo.ping` through the generated client stub, a register-only `Call`,
+//!   answered by the generated dispatch and `ReplyRecv`.
+//! - On a `pair` channel: one timed window of round trips, started at a
+//!   fixed kernel time so that the clients of all pairs run together
+//!   (`BENCH_WINDOW` line; xtask adds the windows up).
 //!
-//! With program argument 1 it skips `null_kernel_call` (measured once, in
-//! the one-CPU solution).
+//! Program argument bits: 1 skips `null_kernel_call`; 2 selects the window
+//! mode.
 
 #![no_std]
 #![no_main]
@@ -17,7 +22,7 @@ extern crate alloc;
 
 use rt::abi::Error;
 use rt::kernel;
-use tessera_bench::{measure, rdtsc, report};
+use tessera_bench::{SAMPLES, WARMUP, measure, rdtsc, report};
 
 mod ifaces {
     include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
@@ -26,6 +31,10 @@ use ifaces::EchoClient;
 
 rt::entry!(main);
 
+/// Kernel time at which every window starts (the pairs are started and
+/// warmed up well before it, in icount and wall-clock runs alike).
+const WINDOW_START_NS: u64 = 2_000_000_000;
+
 fn main() -> i32 {
     // The TSC rate, for converting wall-clock runs to nanoseconds.
     let (n0, t0) = (kernel::now_ns(), rdtsc());
@@ -33,7 +42,10 @@ fn main() -> i32 {
     let (n1, t1) = (kernel::now_ns(), rdtsc());
     rt::println!("BENCH_TSC {{\"ticks\": {}, \"ns\": {}}}", t1 - t0, n1 - n0);
 
-    if rt::arg() != 1 {
+    if rt::arg() & 2 != 0 {
+        return window();
+    }
+    if rt::arg() & 1 == 0 {
         let null = measure(|| -> Result<(), Error> {
             core::hint::black_box(kernel::now_ns());
             Ok(())
@@ -44,7 +56,7 @@ fn main() -> i32 {
         }
     }
     let mut failed = false;
-    for name in ["slowpath", "cross_core"] {
+    for name in ["fastpath", "slowpath", "uncached_policy", "cross_core"] {
         let Ok(h) = kernel::channel(name) else {
             continue;
         };
@@ -59,4 +71,48 @@ fn main() -> i32 {
         let _ = echo.done();
     }
     if failed { 1 } else { 0 }
+}
+
+/// One window of `SAMPLES` round trips on the `pair` channel.
+fn window() -> i32 {
+    let echo = match kernel::channel("pair") {
+        Ok(h) => EchoClient { handle: h },
+        Err(e) => {
+            rt::error!("ipcbench: no pair channel: {}", e);
+            return 1;
+        }
+    };
+    let ping = || echo.ping(1, 2, 3, 4).map(|_| ());
+    let run = (|| -> Result<(u64, u64), Error> {
+        for _ in 0..WARMUP {
+            ping()?;
+        }
+        let now = kernel::now_ns();
+        if now < WINDOW_START_NS {
+            kernel::sleep_ns(WINDOW_START_NS - now);
+        } else {
+            rt::warn!("ipcbench: window starts late, at {} ns", now);
+        }
+        let start = rdtsc();
+        for _ in 0..SAMPLES {
+            ping()?;
+        }
+        Ok((start, rdtsc()))
+    })();
+    let _ = echo.done();
+    match run {
+        Ok((start, end)) => {
+            rt::println!(
+                "BENCH_WINDOW {{\"name\": \"fastpath_roundtrip_4pairs\", \"start\": {}, \"end\": {}, \"ops\": {}}}",
+                start,
+                end,
+                SAMPLES
+            );
+            0
+        }
+        Err(e) => {
+            rt::error!("ipcbench: pair round trip failed: {}", e);
+            1
+        }
+    }
 }
