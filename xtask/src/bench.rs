@@ -169,13 +169,13 @@ fn check_paths(stem: &str, append: &str, log: &str, results: &[BenchResult]) -> 
                 "{stem}: booted with fastpath=off but the kernel reports {taken} fast-path switches"
             );
         }
-    } else if let Some(r) = results.iter().find(|r| r.name.starts_with("fastpath")) {
-        if taken < r.iterations {
-            bail!(
-                "{stem}: {} reported, but the kernel counted only {taken} fast-path switches",
-                r.name
-            );
-        }
+    } else if let Some(r) = results.iter().find(|r| r.name.starts_with("fastpath"))
+        && taken < r.iterations
+    {
+        bail!(
+            "{stem}: {} reported, but the kernel counted only {taken} fast-path switches",
+            r.name
+        );
     }
     Ok(())
 }
