@@ -6,9 +6,10 @@
 //! (contexts, interface, method, words) and enforces the verdict. Without a
 //! valid policy in the boot image everything is denied.
 //!
-//! Audited decisions (every denial, and the allows the policy marks) are
-//! written to the console as `audit:` lines. The audit ring that a
-//! privileged domain can read is still to come.
+//! Audited decisions (every denial, and the allows the policy marks) go to
+//! the audit ring, which the kernel's `Audit` endpoint reads out one record
+//! at a time to domains the policy lets call `Audit.read`, and to the
+//! console as `audit:` lines.
 //!
 //! Verdict cache: each CPU keeps the static, unaudited allows it has
 //! computed (`fastpath::VerdictCache`), stamped with the generation of the
@@ -17,17 +18,51 @@
 //! hit. With `fastpath=off` the cache is neither filled nor read.
 
 use abi::Error;
+use abi::audit::{Kind, RING_SIZE, Record};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use engine::{Event, EventKind, ModelState, Policy, Verdict};
+use engine::{Decision, Event, EventKind, ModelState, Policy, Verdict};
 use fastpath::Key;
+use kcore::seqring::SeqRing;
 use spin::Mutex;
 
 /// The model state's generation, published after every evaluation (under
 /// the state lock, so it only moves forward). Cached verdicts stamped with
 /// another value no longer match.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The audit ring (see `abi::audit`).
+static AUDIT: Mutex<SeqRing<Record, RING_SIZE>> = Mutex::new(SeqRing::new());
+
+fn audit(d: &Decision, ev: &Event) {
+    let (iface, method) = match ev.kind {
+        EventKind::Execute => (0, 0),
+        _ => (ev.iface, ev.method),
+    };
+    let time_ns = crate::time::now_ns();
+    AUDIT.lock().push(|seq| Record {
+        seq,
+        time_ns,
+        kind: match ev.kind {
+            EventKind::Request => Kind::Request,
+            EventKind::Response => Kind::Response,
+            EventKind::Execute => Kind::Execute,
+        },
+        allowed: d.verdict == Verdict::Allow,
+        malformed: d.malformed,
+        src: ev.src,
+        dst: ev.dst,
+        iface,
+        method,
+        rule: d.rule,
+    });
+}
+
+/// The oldest audit record after sequence number `after`.
+pub fn audit_read(after: u64) -> Option<Record> {
+    AUDIT.lock().read_after(after).map(|(_, r)| r)
+}
 
 /// The current policy generation, for verdict-cache lookups.
 #[inline(always)]
@@ -183,6 +218,7 @@ fn evaluate(pc: &crate::percpu::PerCpu, ev: &Event) -> Result<(), Error> {
         d
     };
     if d.audit || d.verdict == Verdict::Deny {
+        audit(&d, ev);
         let name = |c: u16| sec.names.get(usize::from(c)).map_or("?", String::as_str);
         let why = if d.malformed {
             String::from("the message does not match the interface")

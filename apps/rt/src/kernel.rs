@@ -292,3 +292,18 @@ pub fn mem_stats() -> Result<MemStats, Error> {
         tables,
     })
 }
+
+// ---------------------------------------------------------------- audit
+
+/// The oldest audit record after sequence number `after` (see
+/// `abi::audit`). `NotFound` when there is none yet; `Denied` unless the
+/// policy lets this domain read the audit ring.
+pub fn audit_read(after: u64) -> Result<abi::audit::Record, Error> {
+    let w = kcall_safe(
+        abi::handles::AUDIT,
+        abi::iface::AUDIT,
+        abi::audit::READ,
+        [after, 0, 0, 0],
+    )?;
+    abi::audit::Record::from_words(w).ok_or(Error::BadSyscall)
+}

@@ -351,6 +351,8 @@ pub mod handles {
     /// makes it the server of at least one channel. Requests from every
     /// client arrive here; the badge returned by `Recv` names the client.
     pub const INBOX: Handle = Handle::new(5, 0);
+    /// The kernel audit endpoint (reads are subject to the policy).
+    pub const AUDIT: Handle = Handle::new(6, 0);
     /// First slot that is not reserved for a well-known handle.
     pub const FIRST_FREE_SLOT: u16 = 16;
 }
@@ -366,6 +368,8 @@ pub mod iface {
     pub const TIME: u16 = 3;
     /// [`crate::mem`]
     pub const MEMORY: u16 = 4;
+    /// [`crate::audit`]
+    pub const AUDIT: u16 = 5;
     /// First interface number available to user-space servers.
     pub const FIRST_USER: u16 = 0x100;
 }
@@ -450,6 +454,101 @@ pub mod mem {
     pub const PROT_EXEC: u64 = 4;
 }
 
+/// Kernel audit endpoint: the security module's audit ring. Every domain
+/// holds a handle to it; the policy decides who may read
+/// (`allow request auditor -> kernel Audit.read;`).
+pub mod audit {
+    /// `READ(after)`: the oldest record whose sequence number is greater
+    /// than `after`, as the four words of [`Record::to_words`]. `NotFound`
+    /// when there is none. The ring keeps the last [`RING_SIZE`] records;
+    /// when older ones were overwritten, the sequence numbers jump and the
+    /// reader sees the gap.
+    pub const READ: u16 = 1;
+    /// Records the kernel keeps.
+    pub const RING_SIZE: usize = 256;
+
+    /// What was decided about.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        /// A client's request.
+        Request = 0,
+        /// A server's (or the kernel's) response.
+        Response = 1,
+        /// A program start.
+        Execute = 2,
+    }
+
+    /// One audited decision. Contexts are indices into the policy's
+    /// context list (the kernel logs it at boot: `policy loaded: N
+    /// contexts (kernel, ...)`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Record {
+        /// Sequence number, from 1, one per record ever written.
+        pub seq: u64,
+        /// Kernel time of the decision, ns since boot.
+        pub time_ns: u64,
+        /// Event kind.
+        pub kind: Kind,
+        /// The message (or start) was allowed.
+        pub allowed: bool,
+        /// The message did not match its interface (no rule ran).
+        pub malformed: bool,
+        /// Source context.
+        pub src: u16,
+        /// Destination context.
+        pub dst: u16,
+        /// Interface number (0 for execute events).
+        pub iface: u16,
+        /// Method number (0 for execute events).
+        pub method: u16,
+        /// Deciding rule in source order, or `u16::MAX` for none.
+        pub rule: u16,
+    }
+
+    impl Record {
+        /// Packs the record into the four reply words of [`READ`]:
+        /// `seq`, `time_ns`, `kind | allowed << 8 | malformed << 9 |
+        /// src << 16 | dst << 32`, `iface | method << 16 | rule << 32`.
+        pub const fn to_words(&self) -> [u64; 4] {
+            [
+                self.seq,
+                self.time_ns,
+                self.kind as u64
+                    | (self.allowed as u64) << 8
+                    | (self.malformed as u64) << 9
+                    | (self.src as u64) << 16
+                    | (self.dst as u64) << 32,
+                self.iface as u64 | (self.method as u64) << 16 | (self.rule as u64) << 32,
+            ]
+        }
+
+        /// Unpacks [`Record::to_words`]; `None` for words no kernel writes.
+        pub const fn from_words(w: [u64; 4]) -> Option<Record> {
+            let kind = match w[2] & 0xff {
+                0 => Kind::Request,
+                1 => Kind::Response,
+                2 => Kind::Execute,
+                _ => return None,
+            };
+            if w[2] & 0xfc00 != 0 || w[2] >> 48 != 0 || w[3] >> 48 != 0 {
+                return None;
+            }
+            Some(Record {
+                seq: w[0],
+                time_ns: w[1],
+                kind,
+                allowed: w[2] & (1 << 8) != 0,
+                malformed: w[2] & (1 << 9) != 0,
+                src: (w[2] >> 16) as u16,
+                dst: (w[2] >> 32) as u16,
+                iface: w[3] as u16,
+                method: (w[3] >> 16) as u16,
+                rule: (w[3] >> 32) as u16,
+            })
+        }
+    }
+}
+
 /// Exit codes the kernel reports for a domain it ended, beside the codes a
 /// program passes to [`task::EXIT`].
 pub mod exit {
@@ -462,6 +561,32 @@ pub mod exit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_records_round_trip_and_reject_garbage() {
+        use audit::{Kind, Record};
+        let r = Record {
+            seq: 7,
+            time_ns: 123,
+            kind: Kind::Response,
+            allowed: false,
+            malformed: true,
+            src: 3,
+            dst: 0xffff,
+            iface: 0x100,
+            method: 0xffff,
+            rule: u16::MAX,
+        };
+        assert_eq!(Record::from_words(r.to_words()), Some(r));
+        let w = r.to_words();
+        assert_eq!(
+            Record::from_words([w[0], w[1], w[2] | 3, w[3]]),
+            None,
+            "bad kind"
+        );
+        assert_eq!(Record::from_words([w[0], w[1], w[2] | 1 << 12, w[3]]), None);
+        assert_eq!(Record::from_words([w[0], w[1], w[2], w[3] | 1 << 50]), None);
+    }
 
     #[test]
     fn syscall_numbers_round_trip() {

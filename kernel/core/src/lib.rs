@@ -19,3 +19,4 @@ pub mod frame;
 pub mod handle;
 pub mod paging;
 pub mod region;
+pub mod seqring;

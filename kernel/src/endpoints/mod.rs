@@ -3,6 +3,7 @@
 //! Each method validates its register words as `abi` documents and returns
 //! an `abi::Error` for anything wrong. No path here panics on user input.
 
+mod audit;
 mod log;
 mod mem;
 mod task;
@@ -15,7 +16,7 @@ use abi::{Error, MSG_WORDS};
 /// Whether kernel service `service` has method `method` (checked before the
 /// security module, so an unknown method is `BadMethod`, not `Denied`).
 pub fn has_method(service: Service, method: u16) -> bool {
-    use abi::{log as l, mem as m, task as t, time as tm};
+    use abi::{audit as a, log as l, mem as m, task as t, time as tm};
     match service {
         Service::Log => method == l::WRITE,
         Service::Task => matches!(
@@ -24,6 +25,7 @@ pub fn has_method(service: Service, method: u16) -> bool {
         ),
         Service::Time => matches!(method, tm::NOW | tm::SLEEP),
         Service::Memory => matches!(method, m::MAP | m::UNMAP | m::STATS),
+        Service::Audit => method == a::READ,
     }
 }
 
@@ -39,5 +41,6 @@ pub fn call(
         Service::Task => task::call(caller, method, w),
         Service::Time => time::call(method, w),
         Service::Memory => mem::call(caller, method, w),
+        Service::Audit => audit::call(method, w),
     }
 }

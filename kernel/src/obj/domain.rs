@@ -30,6 +30,8 @@ pub enum Service {
     Time,
     /// `abi::mem`
     Memory,
+    /// `abi::audit`
+    Audit,
 }
 
 impl Service {
@@ -40,6 +42,7 @@ impl Service {
             Service::Task => abi::iface::TASK,
             Service::Time => abi::iface::TIME,
             Service::Memory => abi::iface::MEMORY,
+            Service::Audit => abi::iface::AUDIT,
         }
     }
 }
@@ -164,6 +167,7 @@ impl Domain {
             (abi::handles::TASK, Service::Task),
             (abi::handles::TIME, Service::Time),
             (abi::handles::MEMORY, Service::Memory),
+            (abi::handles::AUDIT, Service::Audit),
         ] {
             handles.install(h.index(), KObject::Kernel(s), call).ok()?;
         }

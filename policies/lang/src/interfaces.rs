@@ -84,7 +84,7 @@ fn m(name: &str, id: u16, args: &[&str], results: &[&str]) -> Meth {
 /// The kernel's interfaces, numbered as in `abi::iface` and the method
 /// constants of `abi`.
 pub fn kernel_interfaces() -> Vec<Iface> {
-    use abi::{iface, log, mem, task, time};
+    use abi::{audit, iface, log, mem, task, time};
     let k = |name: &str, id, methods| Iface {
         name: name.to_string(),
         id,
@@ -150,6 +150,16 @@ pub fn kernel_interfaces() -> Vec<Iface> {
                     &["mapped", "quota", "free", "page_tables"],
                 ),
             ],
+        ),
+        k(
+            "Audit",
+            iface::AUDIT,
+            vec![m(
+                "read",
+                audit::READ,
+                &["after"],
+                &["seq", "time", "event", "target"],
+            )],
         ),
     ]
 }
