@@ -44,6 +44,7 @@ fn bench(c: &mut Criterion) {
         iface: 0x100,
         method,
         words,
+        ool: engine::tables::Ool::None,
     };
     let ping = ev(1, [1, 2, 3, 4]);
     let slow = ev(4, [5, 0, 0, 0]);

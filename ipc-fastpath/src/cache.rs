@@ -1,6 +1,6 @@
 //! The per-core verdict cache and the register message shape check.
 
-use engine::tables::FieldType;
+use engine::tables::{FieldType, Ool};
 use engine::{Decision, ERROR_METHOD, Event, EventKind, ModelState, Policy, Verdict};
 
 /// Number of entries in one core's cache (direct-mapped).
@@ -237,14 +237,16 @@ impl VerdictCache {
 
 /// Whether the decision for `ev` may enter a verdict cache: a static allow
 /// (its verdict depends only on the key), not audited (an audited decision
-/// must reach the audit ring every time), of a request or response, and
-/// not an error reply (whose shape check is special).
+/// must reach the audit ring every time), of a register-only request or
+/// response (the cache's shape check covers words only), and not an error
+/// reply (whose shape check is special).
 pub fn cacheable(d: &Decision, ev: &Event) -> bool {
     d.cacheable
         && d.verdict == Verdict::Allow
         && !d.audit
         && !d.malformed
         && ev.kind != EventKind::Execute
+        && ev.ool == Ool::None
         && ev.method != ERROR_METHOD
 }
 

@@ -30,6 +30,7 @@ fn static_allows_hit_dynamic_rules_never_and_transitions_invalidate() {
         iface: 0x100,
         method,
         words,
+        ool: engine::tables::Ool::None,
     };
     let mut st = ModelState::new(&p);
     let mut cache = VerdictCache::new();

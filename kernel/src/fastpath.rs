@@ -268,7 +268,7 @@ pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
             return None;
         }
     }
-    Some(endpoint::park_for_reply().map(crate::syscall::reply_of))
+    Some(endpoint::park_for_reply().map(|p| crate::syscall::reply_of(frame, p)))
 }
 
 /// `Reply` with receive through the fast path; as [`call`].
@@ -281,7 +281,7 @@ pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
             return None;
         }
     }
-    Some(endpoint::park_for_request().map(crate::syscall::request_of))
+    Some(endpoint::park_for_request().map(|r| crate::syscall::request_of(frame, r)))
 }
 
 /// One log line per CPU with fast-path use, for test and benchmark logs.

@@ -95,7 +95,7 @@ pub fn start_solution(image: &'static [u8]) {
                 .map(|(_, d, _)| d)
         };
         match (find(&ch.client), find(&ch.server)) {
-            (Some(client), Some(server)) => match client.connect(&ch.name, server) {
+            (Some(client), Some(server)) => match client.connect(&ch.name, server, ch.grant) {
                 Ok(h) => log::info!(
                     "channel {}: {} -> {} (handle {:#x})",
                     ch.name,
@@ -150,8 +150,16 @@ fn prepare(
     // Starting a program is an `execute` event for the security module.
     let context = crate::security::program_context(program);
     let kernel = crate::security::kernel_context();
-    crate::security::check(engine::EventKind::Execute, kernel, context, 0, 0, [0; 4])
-        .map_err(|_| String::from("the policy does not allow starting it"))?;
+    crate::security::check(
+        engine::EventKind::Execute,
+        kernel,
+        context,
+        0,
+        0,
+        [0; 4],
+        engine::tables::Ool::None,
+    )
+    .map_err(|_| String::from("the policy does not allow starting it"))?;
     let d = Domain::new(name, priority, affinity, program, context).ok_or("out of memory")?;
     let (entry, stack) = {
         let mut space = d.space.lock();

@@ -22,6 +22,7 @@ use abi::audit::{Kind, RING_SIZE, Record};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use engine::tables::Ool;
 use engine::{Decision, Event, EventKind, ModelState, Policy, Verdict};
 use fastpath::Key;
 use kcore::seqring::SeqRing;
@@ -171,6 +172,7 @@ fn kind_name(k: EventKind) -> &'static str {
 }
 
 /// Decides one event; `Err(Denied)` if the policy refuses it.
+#[allow(clippy::too_many_arguments)]
 pub fn check(
     kind: EventKind,
     src: u16,
@@ -178,6 +180,7 @@ pub fn check(
     iface: u16,
     method: u16,
     words: [u64; 4],
+    ool: Ool,
 ) -> Result<(), Error> {
     let ev = Event {
         kind,
@@ -186,10 +189,14 @@ pub fn check(
         iface,
         method,
         words,
+        ool,
     };
     let pc = crate::percpu::this();
+    // The cache holds register-only verdicts (its shape check covers words
+    // only).
     // SAFETY: owner CPU, interrupts off; the reference is dropped at once.
     if crate::fastpath::enabled()
+        && ool == Ool::None
         && unsafe { pc.verdicts() }.allows(Key::of(&ev), generation(), &words)
     {
         return Ok(());

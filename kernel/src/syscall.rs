@@ -11,12 +11,15 @@ use crate::arch::trap::TrapFrame;
 use crate::endpoints;
 use crate::fastpath;
 use crate::obj::domain::{Domain, KObject};
-use crate::obj::endpoint;
+use crate::obj::endpoint::{self, Parcel, Payload};
 use crate::sched;
 use crate::security;
 use abi::{Error, Handle, MSG_WORDS, Message, Syscall, Tag, rights};
 use alloc::sync::Arc;
 use engine::EventKind;
+use engine::tables::Ool;
+
+mod ool;
 
 /// What a successful syscall returns in registers.
 #[derive(Clone, Copy, Debug, Default)]
@@ -80,6 +83,8 @@ fn caller_domain() -> Arc<Domain> {
 enum Step {
     /// Finished.
     Done(Reply),
+    /// A request arrived at once (it may carry an out-of-line part).
+    Received((Parcel, u64)),
     /// The request is sent; wait for the reply.
     AwaitReply,
     /// Queued as a receiver; wait for a request.
@@ -105,25 +110,27 @@ fn handle(frame: &TrapFrame) -> Result<Reply, Error> {
     // the thread may wait where the fast path can resume it.
     match step {
         Step::Done(r) => Ok(r),
-        Step::AwaitReply => endpoint::park_for_reply().map(reply_of),
-        Step::AwaitRequest => endpoint::park_for_request().map(request_of),
+        Step::Received(req) => Ok(request_of(frame, req)),
+        Step::AwaitReply => endpoint::park_for_reply().map(|p| reply_of(frame, p)),
+        Step::AwaitRequest => endpoint::park_for_request().map(|r| request_of(frame, r)),
     }
 }
 
-/// The registers of a received reply.
-pub fn reply_of(m: Message) -> Reply {
+/// The registers of a received reply, after its out-of-line part (if any)
+/// went where the caller's descriptor says.
+pub fn reply_of(frame: &TrapFrame, p: Parcel) -> Reply {
     Reply {
-        tag: m.tag.raw(),
-        words: m.words,
+        tag: ool::receive(frame, p.msg.tag, p.payload).raw(),
+        words: p.msg.words,
         badge: None,
     }
 }
 
-/// The registers of a received request.
-pub fn request_of((m, badge): (Message, u64)) -> Reply {
+/// The registers of a received request (see [`reply_of`]).
+pub fn request_of(frame: &TrapFrame, (p, badge): (Parcel, u64)) -> Reply {
     Reply {
-        tag: m.tag.raw(),
-        words: m.words,
+        tag: ool::receive(frame, p.msg.tag, p.payload).raw(),
+        words: p.msg.words,
         badge: Some(badge),
     }
 }
@@ -136,12 +143,13 @@ fn call(frame: &TrapFrame) -> Result<Step, Error> {
     if !r.contains(rights::CALL) {
         return Err(Error::NoRights);
     }
-    // Only register messages so far: out-of-line parts come with the
-    // security module. `REPLY_RECV` means nothing on a Call.
-    if tag.has(Tag::OOL) || tag.has(Tag::REPLY_RECV) {
+    // `REPLY_RECV` means nothing on a Call.
+    if tag.has(Tag::REPLY_RECV) {
         return Err(Error::BadTag);
     }
     match obj {
+        // Kernel endpoints take register messages only.
+        KObject::Kernel(_) if tag.has(Tag::OOL) => Err(Error::BadTag),
         KObject::Kernel(service) => {
             if tag.interface() != service.interface() {
                 return Err(Error::BadInterface);
@@ -153,7 +161,16 @@ fn call(frame: &TrapFrame) -> Result<Step, Error> {
             // the response.
             let (iface, method, w) = (tag.interface(), tag.method(), words(frame));
             let kernel = security::kernel_context();
-            security::check(EventKind::Request, domain.context, kernel, iface, method, w)?;
+            let none = Ool::None;
+            security::check(
+                EventKind::Request,
+                domain.context,
+                kernel,
+                iface,
+                method,
+                w,
+                none,
+            )?;
             let reply = endpoints::call(&domain, service, method, w)?;
             security::check(
                 EventKind::Response,
@@ -162,6 +179,7 @@ fn call(frame: &TrapFrame) -> Result<Step, Error> {
                 iface,
                 method,
                 reply.words,
+                none,
             )?;
             Ok(Step::Done(reply))
         }
@@ -170,6 +188,11 @@ fn call(frame: &TrapFrame) -> Result<Step, Error> {
                 return Err(Error::BadInterface);
             }
             let w = words(frame);
+            let payload = if tag.has(Tag::OOL) {
+                ool::take(&domain, frame.r12)?
+            } else {
+                Payload::None
+            };
             security::check(
                 EventKind::Request,
                 domain.context,
@@ -177,10 +200,13 @@ fn call(frame: &TrapFrame) -> Result<Step, Error> {
                 tag.interface(),
                 tag.method(),
                 w,
+                payload.kind(),
             )?;
             drop(domain);
             let me = sched::current();
-            endpoint::send(&me, &ep, badge, Message::new(tag, words(frame)))?;
+            // The receiver sees `OOL` only if it gets a part (`ool::receive`).
+            let msg = Message::new(Tag::new(tag.interface(), tag.method()), w);
+            endpoint::send(&me, &ep, badge, Parcel { msg, payload })?;
             Ok(Step::AwaitReply)
         }
     }
@@ -205,7 +231,7 @@ fn receive_on(handle: Handle) -> Result<Step, Error> {
         KObject::Endpoint { ep, .. } => {
             let me = sched::current();
             Ok(match endpoint::try_recv(&me, &ep)? {
-                Some(req) => Step::Done(request_of(req)),
+                Some(req) => Step::Received(req),
                 None => Step::AwaitRequest,
             })
         }
@@ -214,13 +240,16 @@ fn receive_on(handle: Handle) -> Result<Step, Error> {
 
 fn reply(frame: &TrapFrame) -> Result<Step, Error> {
     let tag = Tag::decode(frame.rsi)?;
-    if tag.has(Tag::OOL) {
-        return Err(Error::BadTag);
-    }
     let me = sched::current();
-    // Clear the receive flag: the reply itself carries only the message.
+    let payload = if tag.has(Tag::OOL) {
+        let domain = me.domain.as_ref().ok_or(Error::BadSyscall)?;
+        ool::take(domain, frame.r12)?
+    } else {
+        Payload::None
+    };
+    // Clear the flags: the reply itself carries only the message.
     let msg = Message::new(Tag::new(tag.interface(), tag.method()), words(frame));
-    let replied = endpoint::reply(&me, msg);
+    let replied = endpoint::reply(&me, Parcel { msg, payload });
     drop(me);
     if !tag.has(Tag::REPLY_RECV) {
         return replied.map(|()| Step::Done(Reply::empty()));

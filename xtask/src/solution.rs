@@ -25,6 +25,7 @@
 //!                             # unique among the channels of one client
 //! client = "hello"            # a domain ("hello-2") or a program name (every instance of it)
 //! server = "echo"             # exactly one domain: a single-instance program or "echo-1"
+//! grant = false               # true: the client may pass the channel on (GRANT right)
 //!
 //! [test]                      # makes the file a QEMU scenario for `cargo xtask test`
 //! description = "..."
@@ -177,6 +178,8 @@ struct RawChannel {
     name: String,
     client: String,
     server: String,
+    #[serde(default)]
+    grant: bool,
 }
 
 #[derive(Deserialize)]
@@ -436,6 +439,7 @@ fn expand_channel(
             name: c.name.clone(),
             client: client.to_string(),
             server: server.to_string(),
+            grant: c.grant,
         })
         .collect())
 }

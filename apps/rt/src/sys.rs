@@ -145,24 +145,188 @@ pub fn call(h: Handle, msg: Message) -> Result<Message, Error> {
     decode_message(&ret)
 }
 
-/// A request taken off an endpoint by [`recv`] or [`reply_recv`].
+/// A handle to pass on with a message, and the rights to give with it (at
+/// most `CALL | GRANT`, and at most what the handle has; it needs `GRANT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Request {
+pub struct Grant {
+    /// The handle.
+    pub handle: Handle,
+    /// The rights to pass.
+    pub rights: u32,
+}
+
+/// An out-of-line part to send with a message (see `abi::ool`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Send<'a> {
+    /// Bytes the kernel copies (at most `abi::ool::MAX_BYTES`).
+    Bytes(&'a [u8]),
+    /// A handle passed on.
+    Handle(Grant),
+}
+
+/// What arrived out of line with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received<'a> {
+    /// Nothing: a register-only message.
+    None,
+    /// Bytes: those that fit in the receive buffer, and how many were sent
+    /// (more than `data.len()` means the buffer was too small).
+    Bytes {
+        /// The bytes received.
+        data: &'a [u8],
+        /// The bytes sent.
+        total: usize,
+    },
+    /// A handle, installed in this domain's table.
+    Handle(Handle),
+    /// Something was sent but could not be received (no descriptor, or
+    /// the handle table is full).
+    Lost,
+}
+
+impl Received<'_> {
+    /// Whether the message was register-only.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Received::None)
+    }
+}
+
+/// A heap buffer of [`abi::ool::MAX_BYTES`] bytes to receive into, with
+/// the descriptor that points the kernel at it (kept here so a receive
+/// does not have to build one).
+pub struct RecvBuffer {
+    data: alloc::boxed::Box<[u8]>,
+    desc: abi::ool::Descriptor,
+}
+
+impl RecvBuffer {
+    /// A zeroed buffer of the largest size a message carries.
+    pub fn new() -> RecvBuffer {
+        RecvBuffer {
+            data: alloc::vec![0u8; abi::ool::MAX_BYTES as usize].into_boxed_slice(),
+            desc: abi::ool::Descriptor::default(),
+        }
+    }
+}
+
+impl Default for RecvBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A request taken off an endpoint by [`recv`] or [`reply_recv`] (or
+/// their `_into` forms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
     /// The badge the kernel attaches to the sender's handle.
     pub badge: u64,
     /// The request itself.
     pub msg: Message,
+    /// Its out-of-line part.
+    pub ool: Received<'a>,
 }
 
-/// Waits for a request on the endpoint `h`, which this domain serves.
-pub fn recv(h: Handle) -> Result<Request, Error> {
-    // SAFETY: Recv only writes the returned registers.
-    let ret = unsafe { syscall(Syscall::Recv as u64, h.0.into(), 0, [0; MSG_WORDS], 0) };
+/// Sends `msg` with an out-of-line part on the endpoint `h` and waits for
+/// the reply. The reply's own out-of-line part, if any, is not received
+/// (its tag still shows [`Tag::OOL`]).
+pub fn call_with(h: Handle, msg: Message, send: Send<'_>) -> Result<Message, Error> {
+    if msg.tag.flags() != 0 {
+        return Err(Error::BadTag);
+    }
+    let mut d = abi::ool::Descriptor::default();
+    match send {
+        Send::Bytes(b) => {
+            d.send_kind = abi::ool::BYTES;
+            d.send_a = b.as_ptr() as u64;
+            d.send_b = b.len() as u64;
+        }
+        Send::Handle(g) => {
+            d.send_kind = abi::ool::HANDLE;
+            d.send_a = g.handle.0.into();
+            d.send_b = g.rights.into();
+        }
+    }
+    let tag = Tag::with_flags(msg.tag.interface(), msg.tag.method(), Tag::OOL);
+    // SAFETY: the kernel reads the descriptor and the bytes it names, which
+    // live until the call returns; it writes only the descriptor's receive
+    // fields (receive capacity 0: no bytes).
+    let ret = unsafe {
+        syscall(
+            Syscall::Call as u64,
+            h.0.into(),
+            tag.raw(),
+            msg.words,
+            &mut d as *mut abi::ool::Descriptor as u64,
+        )
+    };
+    decode_message(&ret)
+}
+
+/// The out-of-line part named by a filled-in receive descriptor.
+#[cold]
+fn received<'a>(d: &abi::ool::Descriptor, buf: &'a [u8]) -> Received<'a> {
+    match d.recv_kind {
+        abi::ool::BYTES => {
+            let total = usize::try_from(d.recv_len).unwrap_or(usize::MAX);
+            Received::Bytes {
+                data: &buf[..total.min(buf.len())],
+                total,
+            }
+        }
+        abi::ool::HANDLE => match u32::try_from(d.recv_handle) {
+            Ok(h) => Received::Handle(Handle(h)),
+            Err(_) => Received::Lost,
+        },
+        _ => Received::Lost,
+    }
+}
+
+/// One receiving syscall (`Recv`, or `Reply` with receive) with an
+/// optional receive buffer.
+#[inline(always)]
+fn receive<'a>(
+    nr: Syscall,
+    h: Handle,
+    tag: u64,
+    words: [u64; MSG_WORDS],
+    mut buf: Option<&'a mut RecvBuffer>,
+) -> Result<Request<'a>, Error> {
+    let ptr = match buf.as_deref_mut() {
+        Some(b) => {
+            b.desc.recv_addr = b.data.as_mut_ptr() as u64;
+            b.desc.recv_cap = b.data.len() as u64;
+            &mut b.desc as *mut abi::ool::Descriptor as u64
+        }
+        None => 0,
+    };
+    // SAFETY: the kernel writes at most `recv_cap` bytes at `recv_addr`
+    // (our buffer, borrowed mutably for the call) and the descriptor's
+    // receive fields; it reads nothing else of ours.
+    let ret = unsafe { syscall(nr as u64, h.0.into(), tag, words, ptr) };
     let msg = decode_message(&ret)?;
+    let ool = match buf {
+        _ if !msg.tag.has(Tag::OOL) => Received::None,
+        Some(b) => received(&b.desc, &b.data),
+        None => Received::Lost,
+    };
     Ok(Request {
         badge: ret.badge,
         msg,
+        ool,
     })
+}
+
+/// Waits for a request on the endpoint `h`, which this domain serves. An
+/// out-of-line part is not received ([`Received::Lost`]); use
+/// [`recv_into`] for servers of methods that take one.
+pub fn recv(h: Handle) -> Result<Request<'static>, Error> {
+    receive(Syscall::Recv, h, 0, [0; MSG_WORDS], None)
+}
+
+/// Waits for a request on `h`; out-of-line bytes land in `buf`.
+pub fn recv_into(h: Handle, buf: &mut RecvBuffer) -> Result<Request<'_>, Error> {
+    receive(Syscall::Recv, h, 0, [0; MSG_WORDS], Some(buf))
 }
 
 /// Answers the request this thread received last.
@@ -176,37 +340,49 @@ pub fn reply(msg: Message) -> Result<(), Error> {
 }
 
 /// Answers the request this thread received last, then waits for the next
-/// request on `h` in the same system call.
+/// request on `h` in the same system call (an out-of-line part of it is
+/// not received; see [`reply_recv_into`]).
 #[inline]
-pub fn reply_recv(msg: Message, h: Handle) -> Result<Request, Error> {
+pub fn reply_recv(msg: Message, h: Handle) -> Result<Request<'static>, Error> {
     if msg.tag.flags() != 0 {
         return Err(Error::BadTag);
     }
     let tag = Tag::with_flags(msg.tag.interface(), msg.tag.method(), Tag::REPLY_RECV);
-    // SAFETY: a register-only reply and a receive touch no memory of ours.
-    let ret = unsafe { syscall(Syscall::Reply as u64, h.0.into(), tag.raw(), msg.words, 0) };
-    let msg = decode_message(&ret)?;
-    Ok(Request {
-        badge: ret.badge,
-        msg,
-    })
+    receive(Syscall::Reply, h, tag.raw(), msg.words, None)
 }
 
-/// A server loop on `inbox`: receives a request, lets `answer` build the
-/// reply, and sends it with [`reply_recv`] so the next request comes in the
-/// same system call. When `answer` says to stop, its reply is sent with a
-/// plain [`reply`] and the loop returns. A failed receive or final reply
-/// ends the loop with that error.
+/// As [`reply_recv`], with out-of-line bytes of the next request landing
+/// in `buf`.
+#[inline]
+pub fn reply_recv_into(
+    msg: Message,
+    h: Handle,
+    buf: &mut RecvBuffer,
+) -> Result<Request<'_>, Error> {
+    if msg.tag.flags() != 0 {
+        return Err(Error::BadTag);
+    }
+    let tag = Tag::with_flags(msg.tag.interface(), msg.tag.method(), Tag::REPLY_RECV);
+    receive(Syscall::Reply, h, tag.raw(), msg.words, Some(buf))
+}
+
+/// A server loop on `inbox`: receives a request (out-of-line bytes into a
+/// [`RecvBuffer`]), lets `answer` build the reply, and sends it with
+/// [`reply_recv_into`] so the next request comes in the same system call.
+/// When `answer` says to stop, its reply is sent with a plain [`reply`] and
+/// the loop returns. A failed receive or final reply ends the loop with
+/// that error.
 pub fn serve(
     inbox: Handle,
-    mut answer: impl FnMut(&Request) -> (Message, bool),
+    mut answer: impl FnMut(&Request<'_>) -> (Message, bool),
 ) -> Result<(), Error> {
-    let mut request = recv(inbox)?;
+    let mut buf = RecvBuffer::new();
+    let mut request = recv_into(inbox, &mut buf)?;
     loop {
         let (msg, stop) = answer(&request);
         if stop {
             return reply(msg);
         }
-        request = reply_recv(msg, inbox)?;
+        request = reply_recv_into(msg, inbox, &mut buf)?;
     }
 }

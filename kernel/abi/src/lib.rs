@@ -454,6 +454,106 @@ pub mod mem {
     pub const PROT_EXEC: u64 = 4;
 }
 
+/// Out-of-line message parts.
+///
+/// A `Call` or `Reply` whose tag has [`Tag::OOL`] passes, in `r12`, the
+/// address of a [`ool::Descriptor`] in the sender's memory. Its send part names
+/// what goes with the message: up to [`ool::MAX_BYTES`] bytes that the kernel
+/// copies, or one handle passed on with at most the sender's rights. Its
+/// receive part says where a reply's bytes may go (for `Call`).
+///
+/// A receiving `Recv` (or `Reply` with receive) passes a descriptor in
+/// `r12` too, or 0 for none. When a request with an out-of-line part
+/// arrives, the kernel copies the bytes to `recv_addr` (at most
+/// `recv_cap` of them) or installs the handle in the receiver's table, and
+/// fills in `recv_kind`, `recv_len` and `recv_handle`. The received tag
+/// carries [`Tag::OOL`] whenever the message had an out-of-line part, so a
+/// receiver without a descriptor (or with too small a buffer) can tell it
+/// missed something.
+///
+/// The security module sees the kind of the part (`bytes` or `handle` in
+/// the method's interface description); a message whose part does not
+/// match its method is malformed. Only register-only messages take the IPC
+/// fast path.
+pub mod ool {
+    /// No out-of-line part.
+    pub const NONE: u64 = 0;
+    /// A byte buffer: `send_a` = address, `send_b` = length.
+    pub const BYTES: u64 = 1;
+    /// A handle: `send_a` = the handle, `send_b` = the rights to pass (at
+    /// most `CALL | GRANT`, and at most what the handle has; it needs
+    /// `GRANT`).
+    pub const HANDLE: u64 = 2;
+    /// Most bytes one message carries.
+    pub const MAX_BYTES: u64 = 64 * 1024;
+    /// Size of a [`Descriptor`] in user memory.
+    pub const DESCRIPTOR_SIZE: usize = 64;
+
+    /// The out-of-line descriptor (eight little-endian words).
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Descriptor {
+        /// What is sent: [`NONE`], [`BYTES`] or [`HANDLE`].
+        pub send_kind: u64,
+        /// Buffer address, or the handle.
+        pub send_a: u64,
+        /// Buffer length, or the rights to pass.
+        pub send_b: u64,
+        /// Where received bytes go.
+        pub recv_addr: u64,
+        /// How many bytes fit there.
+        pub recv_cap: u64,
+        /// Set by the kernel: what arrived ([`NONE`], [`BYTES`], [`HANDLE`]).
+        pub recv_kind: u64,
+        /// Set by the kernel: bytes sent (more than `recv_cap` means only
+        /// `recv_cap` were copied).
+        pub recv_len: u64,
+        /// Set by the kernel: the handle installed for the receiver.
+        pub recv_handle: u64,
+    }
+
+    impl Descriptor {
+        /// The descriptor as it lies in memory.
+        pub fn to_bytes(&self) -> [u8; DESCRIPTOR_SIZE] {
+            let w = [
+                self.send_kind,
+                self.send_a,
+                self.send_b,
+                self.recv_addr,
+                self.recv_cap,
+                self.recv_kind,
+                self.recv_len,
+                self.recv_handle,
+            ];
+            let mut b = [0u8; DESCRIPTOR_SIZE];
+            for (chunk, v) in b.chunks_exact_mut(8).zip(w) {
+                chunk.copy_from_slice(&v.to_le_bytes());
+            }
+            b
+        }
+
+        /// Reads a descriptor from memory.
+        pub fn from_bytes(b: &[u8; DESCRIPTOR_SIZE]) -> Descriptor {
+            let mut w = [0u64; 8];
+            for (v, chunk) in w.iter_mut().zip(b.chunks_exact(8)) {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(chunk);
+                *v = u64::from_le_bytes(le);
+            }
+            Descriptor {
+                send_kind: w[0],
+                send_a: w[1],
+                send_b: w[2],
+                recv_addr: w[3],
+                recv_cap: w[4],
+                recv_kind: w[5],
+                recv_len: w[6],
+                recv_handle: w[7],
+            }
+        }
+    }
+}
+
 /// Kernel audit endpoint: the security module's audit ring. Every domain
 /// holds a handle to it; the policy decides who may read
 /// (`allow request auditor -> kernel Audit.read;`).
@@ -561,6 +661,22 @@ pub mod exit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ool_descriptors_round_trip() {
+        let d = ool::Descriptor {
+            send_kind: ool::BYTES,
+            send_a: 0x1000,
+            send_b: 4096,
+            recv_addr: 0x2000,
+            recv_cap: 16,
+            recv_kind: ool::HANDLE,
+            recv_len: 7,
+            recv_handle: 0x10011,
+        };
+        assert_eq!(ool::Descriptor::from_bytes(&d.to_bytes()), d);
+        assert_eq!(&d.to_bytes()[8..16], &0x1000u64.to_le_bytes());
+    }
 
     #[test]
     fn audit_records_round_trip_and_reject_garbage() {

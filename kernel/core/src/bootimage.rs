@@ -371,6 +371,9 @@ pub struct ChannelSpec {
     /// The domain that receives and replies: a [`ProgramSpec::name`] other
     /// than `client`.
     pub server: String,
+    /// The client's handle also carries the `GRANT` right, so the client
+    /// may pass the channel on in a message (see `abi::ool`).
+    pub grant: bool,
 }
 
 /// The solution: which programs the kernel starts, the channels between them,
@@ -397,7 +400,7 @@ pub struct Solution {
 //   count × { name str, image str, priority u8, affinity u64, arg u64,
 //             expect u8 (0 any, 1 exit, 2 fault), code i64 (0 unless exit) }
 //   count u16     number of channels, at most MAX_CHANNELS
-//   count × { name str, client str, server str }
+//   count × { name str, client str, server str, grant u8 (0 or 1) }
 // Nothing may follow the last channel.
 
 const FLAG_EXIT_WHEN_DONE: u8 = 1;
@@ -445,6 +448,7 @@ impl Solution {
             put_str(&mut out, &c.name);
             put_str(&mut out, &c.client);
             put_str(&mut out, &c.server);
+            out.push(u8::from(c.grant));
         }
         out
     }
@@ -500,10 +504,16 @@ impl Solution {
             let name = r.str()?;
             let client = r.str()?;
             let server = r.str()?;
+            let grant = match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err(ImageError::BadSolution("bad channel grant flag")),
+            };
             channels.push(ChannelSpec {
                 name,
                 client,
                 server,
+                grant,
             });
         }
         if r.pos != bytes.len() {

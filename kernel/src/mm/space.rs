@@ -377,6 +377,39 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Copies `buf` to user address `va`, which must be mapped writable.
+    pub fn copy_to_user(&self, va: u64, buf: &[u8]) -> Result<(), Error> {
+        let len = buf.len() as u64;
+        let end = va.checked_add(len).ok_or(Error::BadAddress)?;
+        if end > abi::USER_TOP {
+            return Err(Error::BadAddress);
+        }
+        // Check the whole range first, so a failed copy writes nothing.
+        let mut at = va & !(PAGE - 1);
+        while at < end {
+            self.translate_user(at, true).ok_or(Error::BadAddress)?;
+            at += PAGE;
+        }
+        let mut done = 0u64;
+        while done < len {
+            let cur = va + done;
+            let chunk = (PAGE - cur % PAGE).min(len - done);
+            let pa = self.translate_user(cur, true).ok_or(Error::BadAddress)?;
+            // SAFETY: `pa` is a writable user frame of this address space,
+            // which the caller keeps locked, so it cannot be freed during
+            // the copy; the chunk stays inside one page.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    buf.as_ptr().add(done as usize),
+                    phys_to_virt(pa) as *mut u8,
+                    chunk as usize,
+                )
+            };
+            done += chunk;
+        }
+        Ok(())
+    }
+
     /// Frees every user frame, every lower-half table and the root.
     pub fn destroy(&mut self) {
         let mut frames = Vec::new();

@@ -245,11 +245,17 @@ impl Domain {
         Ok(ep)
     }
 
-    /// Gives the domain a client handle to `server`'s endpoint under `name`.
-    pub fn connect(&self, name: &str, server: &Domain) -> Result<Handle, abi::Error> {
+    /// Gives the domain a client handle to `server`'s endpoint under `name`
+    /// (with the `GRANT` right too if `grant`).
+    pub fn connect(&self, name: &str, server: &Domain, grant: bool) -> Result<Handle, abi::Error> {
         let ep = server.inbox()?;
         let obj = KObject::Endpoint { ep, badge: self.id };
-        let h = self.handles.lock().insert(obj, Rights(rights::CALL))?;
+        let r = if grant {
+            rights::CALL | rights::GRANT
+        } else {
+            rights::CALL
+        };
+        let h = self.handles.lock().insert(obj, Rights(r))?;
         self.channels.lock().push((String::from(name), h));
         Ok(h)
     }

@@ -15,20 +15,106 @@
 //! - Lock order: endpoint state, then a thread's `ipc`, then scheduler locks
 //!   (through `sched::wake`). No two `ipc` locks are held at once.
 
+use super::domain::KObject;
 use super::thread::ThreadRef;
 use crate::{sched, security};
 use abi::{Error, Message};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use engine::EventKind;
+use kcore::handle::Rights;
 use spin::Mutex;
+
+/// Bytes of out-of-line parts held by the kernel at any one time, at
+/// most [`IN_FLIGHT_MAX`]: messages waiting for a receiver cannot eat the
+/// kernel heap.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// See [`IN_FLIGHT`].
+pub const IN_FLIGHT_MAX: usize = 4 << 20;
+
+/// A kernel copy of out-of-line bytes, counted in [`IN_FLIGHT`] while it
+/// lives.
+pub struct OolBytes(Vec<u8>);
+
+impl OolBytes {
+    /// A zeroed buffer of `len` bytes; `NoMemory` if the in-flight budget
+    /// or the heap cannot take it.
+    pub fn new(len: usize) -> Result<OolBytes, Error> {
+        let reserved = IN_FLIGHT
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                n.checked_add(len).filter(|&t| t <= IN_FLIGHT_MAX)
+            })
+            .is_ok();
+        if !reserved {
+            return Err(Error::NoMemory);
+        }
+        // From here on `Drop` gives the reservation back.
+        let mut b = OolBytes(Vec::new());
+        if b.0.try_reserve_exact(len).is_err() {
+            IN_FLIGHT.fetch_sub(len, Ordering::AcqRel);
+            return Err(Error::NoMemory);
+        }
+        b.0.resize(len, 0);
+        Ok(b)
+    }
+}
+
+impl Drop for OolBytes {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(self.0.len(), Ordering::AcqRel);
+    }
+}
+
+impl core::ops::Deref for OolBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for OolBytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+/// An out-of-line part in transit (see `abi::ool`): taken from the
+/// sender's memory or handle table when it sends, given to the receiver
+/// when the receiver runs.
+pub enum Payload {
+    /// A register-only message.
+    None,
+    /// Bytes copied from the sender.
+    Bytes(OolBytes),
+    /// A handle object with the rights to install it with.
+    Handle(KObject, Rights),
+}
+
+impl Payload {
+    /// The kind the security module checks against the method.
+    pub fn kind(&self) -> engine::tables::Ool {
+        match self {
+            Payload::None => engine::tables::Ool::None,
+            Payload::Bytes(_) => engine::tables::Ool::Bytes,
+            Payload::Handle(..) => engine::tables::Ool::Handle,
+        }
+    }
+}
+
+/// A message and its out-of-line part.
+pub struct Parcel {
+    /// The register part.
+    pub msg: Message,
+    /// The out-of-line part.
+    pub payload: Payload,
+}
 
 /// A request handed straight to a waiting receiver.
 pub struct Incoming {
     /// The message.
-    pub msg: Message,
+    pub msg: Parcel,
     /// The client's badge.
     pub badge: u64,
     /// Who waits for the reply.
@@ -39,13 +125,13 @@ pub struct Incoming {
 #[derive(Default)]
 pub struct Ipc {
     /// The request of a caller queued on an endpoint, with its badge.
-    pub send: Option<(Message, u64)>,
+    pub send: Option<(Parcel, u64)>,
     /// A request delivered to this receiving thread.
     pub incoming: Option<Incoming>,
     /// The caller this thread must reply to.
     pub caller: Option<ThreadRef>,
     /// The reply delivered to this calling thread.
-    pub reply: Option<Result<Message, Error>>,
+    pub reply: Option<Result<Parcel, Error>>,
     /// The endpoint this thread waits on (as caller or receiver).
     pub waiting_on: Option<Arc<Endpoint>>,
 }
@@ -74,7 +160,7 @@ pub struct Endpoint {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-fn deliver_reply(caller: &ThreadRef, reply: Result<Message, Error>) {
+fn deliver_reply(caller: &ThreadRef, reply: Result<Parcel, Error>) {
     {
         let mut ipc = caller.ipc.lock();
         ipc.reply = Some(reply);
@@ -137,7 +223,7 @@ impl Endpoint {
 /// `Call`, first half: sends `msg` with `badge` on `ep`, handing it to a
 /// waiting receiver or queueing it. The caller then waits with
 /// [`park_for_reply`] once nothing owned is left on its stack.
-pub fn send(me: &ThreadRef, ep: &Arc<Endpoint>, badge: u64, msg: Message) -> Result<(), Error> {
+pub fn send(me: &ThreadRef, ep: &Arc<Endpoint>, badge: u64, msg: Parcel) -> Result<(), Error> {
     let mut st = ep.state.lock();
     if st.dead {
         return Err(Error::PeerGone);
@@ -194,7 +280,7 @@ fn block_resumable() {
 /// `Call`, second half: waits for the reply. Holds nothing owned while
 /// blocked (see [`block_resumable`]), so a fast-path reply can resume the
 /// thread directly.
-pub fn park_for_reply() -> Result<Message, Error> {
+pub fn park_for_reply() -> Result<Parcel, Error> {
     loop {
         {
             let me = sched::current();
@@ -213,7 +299,7 @@ pub fn park_for_reply() -> Result<Message, Error> {
 /// `Recv`, first half: takes a queued caller's request if there is one;
 /// otherwise queues this thread as a receiver and returns `None`, and the
 /// thread waits with [`park_for_request`].
-pub fn try_recv(me: &ThreadRef, ep: &Arc<Endpoint>) -> Result<Option<(Message, u64)>, Error> {
+pub fn try_recv(me: &ThreadRef, ep: &Arc<Endpoint>) -> Result<Option<(Parcel, u64)>, Error> {
     let old = me.ipc.lock().caller.take();
     if let Some(old) = old {
         deliver_reply(&old, Err(Error::PeerGone));
@@ -250,7 +336,7 @@ pub fn try_recv(me: &ThreadRef, ep: &Arc<Endpoint>) -> Result<Option<(Message, u
 
 /// `Recv`, second half: waits for a request. Holds nothing owned while
 /// blocked, like [`park_for_reply`].
-pub fn park_for_request() -> Result<(Message, u64), Error> {
+pub fn park_for_request() -> Result<(Parcel, u64), Error> {
     loop {
         {
             let me = sched::current();
@@ -271,7 +357,7 @@ pub fn park_for_request() -> Result<(Message, u64), Error> {
 /// `Reply`: answers the request this thread last received. The reply is a
 /// `response` event for the security module; a denied reply reaches the
 /// caller as `Denied`, and the server learns it too.
-pub fn reply(me: &ThreadRef, msg: Message) -> Result<(), Error> {
+pub fn reply(me: &ThreadRef, parcel: Parcel) -> Result<(), Error> {
     let caller = me.ipc.lock().caller.take().ok_or(Error::NoCaller)?;
     if caller.kill.load(Ordering::Acquire) {
         // The caller's domain is ending; it no longer waits for an answer.
@@ -280,19 +366,20 @@ pub fn reply(me: &ThreadRef, msg: Message) -> Result<(), Error> {
     }
     let src = me.domain.as_ref().map_or(0, |d| d.context);
     let dst = caller.domain.as_ref().map_or(0, |d| d.context);
-    let tag = msg.tag;
+    let tag = parcel.msg.tag;
     if let Err(e) = security::check(
         EventKind::Response,
         src,
         dst,
         tag.interface(),
         tag.method(),
-        msg.words,
+        parcel.msg.words,
+        parcel.payload.kind(),
     ) {
         deliver_reply(&caller, Err(e));
         return Err(e);
     }
-    deliver_reply(&caller, Ok(msg));
+    deliver_reply(&caller, Ok(parcel));
     Ok(())
 }
 

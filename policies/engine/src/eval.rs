@@ -30,7 +30,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::tables::{EngineError, FieldType, MethodSig, Op, Rule, Tables};
+use crate::tables::{EngineError, FieldType, MethodSig, Ool, Op, Rule, Tables};
 use crate::{Decision, Event, EventKind, NO_RULE, Verdict};
 
 const ENTRY_STATIC: u32 = 1 << 31;
@@ -304,11 +304,18 @@ impl Policy {
                     (EventKind::Response, crate::ERROR_METHOD) => (
                         &[][..],
                         matches!(abi::Error::from_status(ev.words[0]), Some(Err(_)))
-                            && ev.words[1..] == [0; 3],
+                            && ev.words[1..] == [0; 3]
+                            && ev.ool == Ool::None,
                     ),
                     (EventKind::Request, crate::ERROR_METHOD) => (&[][..], false),
-                    (EventKind::Request, _) => (&sig.args[..], shape_ok(&sig.args, &ev.words)),
-                    _ => (&sig.results[..], shape_ok(&sig.results, &ev.words)),
+                    (EventKind::Request, _) => (
+                        &sig.args[..],
+                        shape_ok(&sig.args, &ev.words) && ev.ool == sig.args_ool,
+                    ),
+                    _ => (
+                        &sig.results[..],
+                        shape_ok(&sig.results, &ev.words) && ev.ool == sig.results_ool,
+                    ),
                 };
                 if !ok {
                     return deny(NO_RULE, true, false);

@@ -68,6 +68,9 @@ pub struct Event {
     pub method: u16,
     /// The message's data words.
     pub words: [u64; 4],
+    /// The message's out-of-line part (checked against the method's
+    /// signature like the words).
+    pub ool: tables::Ool,
 }
 
 /// Allow or deny.

@@ -13,6 +13,7 @@
 //! header   "TSPL" u16:version u16:flags(bit0 = audit all allows)
 //!          u16:contexts u16:methods u16:machines u16:rules
 //! method   u16:iface u16:method u8:n_args u8:n_results [u8;4]:arg types [u8;4]:result types
+//!          u8:request out-of-line kind u8:response out-of-line kind
 //! machine  u8:states u8:transitions, then per transition u64:from-mask u8:to
 //! rule     u8:kind u8:flags u16:src u16:dst u16:iface u16:method
 //!          u8:guards u8:transitions u16:ops
@@ -31,7 +32,7 @@ use crate::EventKind;
 /// Magic bytes at the start of every compiled policy.
 pub const MAGIC: [u8; 4] = *b"TSPL";
 /// Format version; bumped on every incompatible change.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Most words a message carries (and so most fields a method has).
 pub const MAX_FIELDS: usize = 4;
 /// Most states a machine may have (state sets are 64-bit masks).
@@ -127,6 +128,31 @@ impl FieldType {
     }
 }
 
+/// The out-of-line part a message carries besides its register words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum Ool {
+    /// None: a register-only message.
+    #[default]
+    None = 0,
+    /// A byte buffer copied by the kernel.
+    Bytes = 1,
+    /// A handle passed on with (at most) its rights.
+    Handle = 2,
+}
+
+impl Ool {
+    /// The kind with the given code (the ABI's `ool::BYTES`, ...).
+    pub const fn from_code(c: u8) -> Option<Ool> {
+        match c {
+            0 => Some(Ool::None),
+            1 => Some(Ool::Bytes),
+            2 => Some(Ool::Handle),
+            _ => None,
+        }
+    }
+}
+
 /// One method's signature: the shape check runs against it before any rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MethodSig {
@@ -138,6 +164,10 @@ pub struct MethodSig {
     pub args: Vec<FieldType>,
     /// Response fields, one word each, in order.
     pub results: Vec<FieldType>,
+    /// The out-of-line part a request must carry.
+    pub args_ool: Ool,
+    /// The out-of-line part a (successful) response must carry.
+    pub results_ool: Ool,
 }
 
 /// A finite-state machine; state 0 is the initial state.
@@ -384,6 +414,8 @@ impl Tables {
                     w.u8(list.get(i).map_or(0, |t| *t as u8));
                 }
             }
+            w.u8(m.args_ool as u8);
+            w.u8(m.results_ool as u8);
         }
         for m in &self.machines {
             w.u8(m.states);
@@ -494,12 +526,16 @@ impl Tables {
             {
                 return Err(EngineError::Unsorted);
             }
+            let args_ool = Ool::from_code(r.u8()?).ok_or(EngineError::BadValue)?;
+            let results_ool = Ool::from_code(r.u8()?).ok_or(EngineError::BadValue)?;
             let [args, results] = lists;
             methods.push(MethodSig {
                 iface,
                 method,
                 args,
                 results,
+                args_ool,
+                results_ool,
             });
         }
         let mut machines = Vec::new();

@@ -15,18 +15,24 @@ fn sample() -> Tables {
                 method: 1,
                 args: vec![FieldType::U64, FieldType::U8],
                 results: vec![],
+                args_ool: Ool::None,
+                results_ool: Ool::None,
             },
             MethodSig {
                 iface: 0x100,
                 method: 2,
                 args: vec![FieldType::I8, FieldType::Bool],
                 results: vec![FieldType::U32],
+                args_ool: Ool::Bytes,
+                results_ool: Ool::None,
             },
             MethodSig {
                 iface: 0x100,
                 method: engine::ERROR_METHOD,
                 args: vec![],
                 results: vec![FieldType::U64],
+                args_ool: Ool::None,
+                results_ool: Ool::None,
             },
         ],
         machines: vec![Machine {
@@ -165,6 +171,7 @@ fn poke(p: &Policy) {
                     iface,
                     method,
                     words: [1, 1, 0, 0],
+                    ool: engine::tables::Ool::None,
                 };
                 let _ = p.evaluate(&mut st, &ev);
                 let _ = p.static_verdict(kind, src, 2, iface, method);

@@ -18,9 +18,9 @@
 //! the first.
 
 use crate::diag::{Diagnostic, line_col};
-use crate::model::{ERROR_METHOD, Field, Interface, Method};
+use crate::model::{ERROR_METHOD, Field, Interface, Method, OolField};
 use crate::names;
-use crate::parser::{AstField, AstInterface, AstMethod};
+use crate::parser::{AstField, AstInterface, AstMethod, AstType};
 use core::ops::Range;
 use std::collections::HashMap;
 
@@ -244,22 +244,35 @@ fn check_method(
         }
     };
 
-    let args = check_fields(files, file, "argument", &m.name, &m.args, errors);
-    let results = check_fields(files, file, "result", &m.name, &m.results, errors);
+    let (args, args_ool) = check_fields(files, file, "argument", &m.name, &m.args, errors);
+    let (results, _) = check_fields(files, file, "result", &m.name, &m.results, errors);
+    if let Some(f) = m.results.iter().find(|f| matches!(f.ty, AstType::Ool(_))) {
+        let msg = format!(
+            "method `{iface}.{}` returns an out-of-line value; only arguments can be out of line",
+            m.name
+        );
+        let hint = "the kernel carries a reply buffer, but the generated code does not yet; \
+                    return the data as words, or ask for it with a request that takes a buffer";
+        errors.push(err(&f.ty_span, msg, hint.to_string()));
+    }
     for (fields, what, part) in [
         (&m.args, "arguments", "a request"),
         (&m.results, "results", "a reply"),
     ] {
-        if let Some(extra) = fields.get(abi::MSG_WORDS) {
-            let last = &fields[fields.len() - 1];
+        let words: Vec<&AstField> = fields
+            .iter()
+            .filter(|f| matches!(f.ty, AstType::Word(_)))
+            .collect();
+        if let Some(extra) = words.get(abi::MSG_WORDS) {
+            let last = words[words.len() - 1];
             let msg = format!(
                 "method `{iface}.{}` has {} {what}, but {part} carries at most {} words",
                 m.name,
-                fields.len(),
+                words.len(),
                 abi::MSG_WORDS
             );
-            let hint =
-                "each value travels in one register word; out-of-line parts are not supported yet";
+            let hint = "each value travels in one register word; pass larger data as one \
+                        `bytes` argument, an out-of-line part the kernel copies";
             errors.push(err(
                 &(extra.name_span.start..last.ty_span.end),
                 msg,
@@ -274,6 +287,10 @@ fn check_method(
         doc: m.doc.clone(),
         args,
         results,
+        args_ool,
+        // Rejected above; the model keeps the slot for the kernel's reply
+        // buffers.
+        results_ool: None,
     }
 }
 
@@ -284,10 +301,11 @@ fn check_fields(
     method: &str,
     fields: &[AstField],
     errors: &mut Vec<Diagnostic>,
-) -> Vec<Field> {
+) -> (Vec<Field>, Option<OolField>) {
     let name = files[file].0;
     let mut seen = Unique::new(files);
     let mut out = Vec::new();
+    let mut ool: Option<(OolField, Range<usize>)> = None;
     for f in fields {
         check_name(name, what, &f.name, &f.name_span, errors);
         if what == "argument" && f.name == "caller" {
@@ -303,12 +321,33 @@ fn check_fields(
                     .with_hint(format!("the first is at {at}")),
             );
         }
-        out.push(Field {
-            name: f.name.clone(),
-            ty: f.ty,
-        });
+        match f.ty {
+            AstType::Word(ty) => out.push(Field {
+                name: f.name.clone(),
+                ty,
+            }),
+            AstType::Ool(kind) => {
+                if let Some((first, span)) = &ool {
+                    let msg = format!(
+                        "`{method}` has a second out-of-line {what} `{}`; a message carries at most one",
+                        f.name
+                    );
+                    let (l, c) = line_col(files[file].1, span.start);
+                    let hint = format!("`{}` at {name}:{l}:{c} is the first", first.name);
+                    errors.push(Diagnostic::new(name, f.ty_span.clone(), msg).with_hint(hint));
+                } else {
+                    ool = Some((
+                        OolField {
+                            name: f.name.clone(),
+                            kind,
+                        },
+                        f.ty_span.clone(),
+                    ));
+                }
+            }
+        }
     }
-    out
+    (out, ool.map(|(f, _)| f))
 }
 
 /// Method and field names: snake_case, not a Rust keyword.

@@ -80,8 +80,8 @@ pub mod rust;
 
 pub use diag::{Diagnostic, render_all};
 pub use model::{
-    ERROR_METHOD, Field, Interface, Method, Type, error_reply_shape_ok, reply_shape_ok,
-    request_shape_ok,
+    ERROR_METHOD, Field, Interface, Method, OolField, OolKind, Type, error_reply_shape_ok,
+    reply_shape_ok, request_shape_ok,
 };
 pub use rust::generate_rust;
 

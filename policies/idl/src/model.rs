@@ -48,6 +48,47 @@ pub struct Method {
     pub args: Vec<Field>,
     /// The reply values, word 0 first (at most [`abi::MSG_WORDS`]).
     pub results: Vec<Field>,
+    /// The request's out-of-line part, if the method takes one (a `bytes`
+    /// or `handle` argument, which occupies no word).
+    pub args_ool: Option<OolField>,
+    /// The reply's out-of-line part. The checker accepts none yet (the
+    /// kernel can carry one; the generated code cannot).
+    pub results_ool: Option<OolField>,
+}
+
+/// What an out-of-line value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OolKind {
+    /// `bytes`: a buffer the kernel copies (at most `abi::ool::MAX_BYTES`).
+    Bytes,
+    /// `handle`: a handle passed on with the rights the sender gives.
+    Handle,
+}
+
+impl OolKind {
+    /// The name used in interface files.
+    pub fn name(self) -> &'static str {
+        match self {
+            OolKind::Bytes => "bytes",
+            OolKind::Handle => "handle",
+        }
+    }
+
+    /// The kind with the given name, if there is one.
+    pub fn from_name(name: &str) -> Option<OolKind> {
+        [OolKind::Bytes, OolKind::Handle]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+}
+
+/// A named out-of-line value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OolField {
+    /// The field name (snake_case).
+    pub name: String,
+    /// Its kind.
+    pub kind: OolKind,
 }
 
 /// A named, typed value that occupies one message word.
@@ -210,6 +251,8 @@ mod tests {
 
     fn method(args: &[Type], results: &[Type]) -> Method {
         Method {
+            args_ool: None,
+            results_ool: None,
             name: "m".into(),
             id: 1,
             doc: String::new(),

@@ -18,7 +18,7 @@
 
 use crate::diag::Diagnostic;
 use crate::lexer::{Token, TokenKind};
-use crate::model::Type;
+use crate::model::{OolKind, Type};
 use core::ops::Range;
 
 /// A parsed interface, before checking.
@@ -52,8 +52,15 @@ pub(crate) struct AstMethod {
 pub(crate) struct AstField {
     pub name: String,
     pub name_span: Range<usize>,
-    pub ty: Type,
+    pub ty: AstType,
     pub ty_span: Range<usize>,
+}
+
+/// A parsed type: a register word, or an out-of-line value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AstType {
+    Word(Type),
+    Ool(OolKind),
 }
 
 /// Parses a token list. Returns every interface that parsed without a
@@ -367,12 +374,14 @@ impl Parser<'_> {
         }
     }
 
-    fn ty(&mut self) -> PResult<(Type, Range<usize>)> {
+    fn ty(&mut self) -> PResult<(AstType, Range<usize>)> {
         let types = Type::ALL.map(Type::name).join(" ");
-        let hint = format!("the types are: {types}");
+        let hint = format!("the types are: {types}, and out of line: bytes handle");
         match self.peek() {
             Some(TokenKind::Ident(s)) => {
-                let found = Type::from_name(s);
+                let found = Type::from_name(s)
+                    .map(AstType::Word)
+                    .or_else(|| OolKind::from_name(s).map(AstType::Ool));
                 let s = s.clone();
                 let span = self.span_and_bump();
                 match found {

@@ -465,6 +465,40 @@ fn argument_and_result_counts() {
     );
     let four = iface("method m(a: u8, b: u8, c: u8, d: u8,) -> (a: u8, b: u8, c: u8, d: u8) = 1;");
     assert!(idl::parse("t", &four).is_ok());
+    // An out-of-line argument takes no word.
+    let five = iface("method m(a: u8, b: u8, data: bytes, c: u8, d: u8) = 1;");
+    let parsed = idl::parse("t", &five).unwrap();
+    let m = &parsed[0].methods[0];
+    assert_eq!(m.args.len(), 4);
+    assert_eq!(
+        m.args_ool,
+        Some(idl::OolField {
+            name: "data".into(),
+            kind: idl::OolKind::Bytes
+        })
+    );
+}
+
+#[test]
+fn out_of_line_parts() {
+    check(
+        &iface("method m(a: bytes, b: handle) = 1;"),
+        "`m` has a second out-of-line argument `b`; a message carries at most one",
+        "handle",
+        "`a` at t.idl:2:17 is the first",
+    );
+    check(
+        &iface("method m() -> (data: bytes) = 1;"),
+        "method `E.m` returns an out-of-line value; only arguments can be out of line",
+        "bytes",
+        "generated code does not yet",
+    );
+    check(
+        &iface("method m(a: byte) = 1;"),
+        "unknown type `byte`",
+        "byte",
+        "out of line: bytes handle",
+    );
 }
 
 #[test]

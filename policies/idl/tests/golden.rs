@@ -134,6 +134,8 @@ fn echo_interface_matches_the_selftest_server() {
             ("who", 2),
             ("crash", 3),
             ("slow", 4),
+            ("put", 5),
+            ("adopt", 6),
             ("done", 9)
         ]
     );

@@ -206,6 +206,8 @@ fn interfaces() -> impl Strategy<Value = Vec<Interface>> {
                         doc,
                         args,
                         results,
+                        args_ool: None,
+                        results_ool: None,
                     })
                     .collect::<Vec<_>>();
                 Some(Interface {
@@ -300,7 +302,7 @@ proptest! {
         words in proptest::array::uniform4(prop_oneof![Just(0u64), Just(1), Just(u64::MAX), any::<u64>()]),
     ) {
         let fields: Vec<Field> = tys.iter().enumerate().map(|(i, &ty)| Field { name: format!("f{i}"), ty }).collect();
-        let m = Method { name: "m".into(), id: 1, doc: String::new(), args: fields.clone(), results: fields };
+        let m = Method { name: "m".into(), id: 1, doc: String::new(), args: fields.clone(), results: fields, args_ool: None, results_ool: None };
         let expected = (0..4).all(|i| match tys.get(i) {
             Some(t) => t.accepts(words[i]),
             None => words[i] == 0,

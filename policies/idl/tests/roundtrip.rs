@@ -62,6 +62,17 @@ impl EchoServer for Echo {
         Ok(())
     }
 
+    fn put(&mut self, _: &Caller, data: &[u8]) -> Result<echo::PutReply, Error> {
+        Ok(echo::PutReply {
+            len: data.len() as u64,
+            sum: data.iter().map(|&b| u64::from(b)).sum(),
+        })
+    }
+
+    fn adopt(&mut self, _: &Caller, _: Handle) -> Result<u64, Error> {
+        Err(Error::Denied)
+    }
+
     fn done(&mut self, _: &Caller) -> Result<(), Error> {
         self.done += 1;
         Ok(())
@@ -182,6 +193,7 @@ fn dispatch_rejects_flags() {
     let request = sys::Request {
         badge: 1,
         msg: Message::new(tag, [0; 4]),
+        ool: sys::Received::Lost,
     };
     let reply = echo_gen::dispatch_echo(&mut echo, &request);
     assert_eq!(
@@ -275,6 +287,7 @@ use kitchen_gen::{
 struct Mirror {
     calls: Vec<&'static str>,
     positional: Option<(u64, u64, u64)>,
+    given: Option<Handle>,
 }
 
 impl KitchenServer for Mirror {
@@ -348,6 +361,16 @@ impl KitchenServer for Mirror {
             second_quite_long_result: second_quite_long_argument < 0,
         })
     }
+    fn put(&mut self, _: &Caller2, words: u32, ool: &[u8]) -> Result<u64, Error> {
+        self.calls.push("put");
+        let sum: u64 = ool.iter().map(|&b| u64::from(b)).sum();
+        Ok(u64::from(words) * 1_000_000 + sum)
+    }
+    fn give(&mut self, _: &Caller2, tag: Handle) -> Result<(), Error> {
+        self.calls.push("give");
+        self.given = Some(tag);
+        Ok(())
+    }
 }
 
 impl HTTPFilesServer for Mirror {
@@ -364,14 +387,15 @@ fn start_kitchen() -> (Handle, JoinHandle<Mirror>) {
     let inbox = sys::endpoint();
     let server = std::thread::spawn(move || {
         let mut mirror = Mirror::default();
-        let mut request = sys::recv(inbox);
+        let mut buf = sys::RecvBuffer::new();
+        let mut request = sys::recv_into(inbox, &mut buf);
         while let Ok(req) = request {
             let reply = if req.msg.tag.interface() == http_files::INTERFACE {
                 kitchen_gen::dispatch_http_files(&mut mirror, &req)
             } else {
                 kitchen_gen::dispatch_kitchen(&mut mirror, &req)
             };
-            request = sys::reply_recv(reply, inbox);
+            request = sys::reply_recv_into(reply, inbox, &mut buf);
         }
         mirror
     });
@@ -471,6 +495,52 @@ fn every_type_survives_the_round_trip() {
 }
 
 #[test]
+fn out_of_line_arguments_reach_the_server() {
+    let (inbox, server) = start_kitchen();
+    let k = KitchenClient {
+        handle: sys::connect(inbox, 3),
+    };
+    let data: Vec<u8> = (0..=255).cycle().take(5000).collect();
+    let sum: u64 = data.iter().map(|&b| u64::from(b)).sum();
+    assert_eq!(k.put(7, &data), Ok(7_000_000 + sum));
+    assert_eq!(k.put(0, &[]), Ok(0));
+    let too_big = vec![0u8; abi::ool::MAX_BYTES as usize + 1];
+    assert_eq!(k.put(1, &too_big), Err(Error::InvalidArgument));
+    let h = Handle::new(40, 2);
+    assert_eq!(
+        k.give(sys::Grant {
+            handle: h,
+            rights: abi::rights::CALL
+        }),
+        Ok(())
+    );
+    // A register-only request for a method that takes bytes is refused,
+    // and so is an out-of-line part sent to a register-only method.
+    let raw = sys::call(k.handle, Message::new(Tag::new(0x2345, 0x11), [1, 0, 0, 0])).unwrap();
+    assert_eq!(
+        raw,
+        Message::new(
+            Tag::new(0x2345, 0xffff),
+            [Error::InvalidArgument.code(), 0, 0, 0]
+        )
+    );
+    let raw = sys::call_with(
+        k.handle,
+        Message::new(Tag::new(0x2345, 1), [0; 4]),
+        sys::Send::Bytes(&[1]),
+    )
+    .unwrap();
+    assert_eq!(
+        raw,
+        Message::new(Tag::new(0x2345, 0xffff), [Error::BadTag.code(), 0, 0, 0])
+    );
+    sys::close(inbox);
+    let mirror = server.join().unwrap();
+    assert_eq!(mirror.calls, ["put", "put", "give"]);
+    assert_eq!(mirror.given, Some(h));
+}
+
+#[test]
 fn client_rejects_results_its_types_do_not_accept() {
     let client = |words: [u64; 4]| {
         let ep = sys::raw_endpoint(move |_, req| Message::new(req.tag, words));
@@ -548,7 +618,14 @@ proptest! {
         let model = kitchen_model();
         let kitchen = &model[0];
         let m = pick.get(&kitchen.methods);
-        let request = sys::Request { badge: 9, msg: Message::new(Tag::new(kitchen.id, m.id), words) };
+        // Out-of-line methods get the part they declare.
+        let (ool, flags) = match m.args_ool.as_ref().map(|f| f.kind) {
+            None => (sys::Received::None, 0),
+            Some(idl::OolKind::Bytes) => (sys::Received::Bytes { data: &[1, 2, 3], total: 3 }, Tag::OOL),
+            Some(idl::OolKind::Handle) => (sys::Received::Handle(Handle::new(7, 1)), Tag::OOL),
+        };
+        let tag = Tag::with_flags(kitchen.id, m.id, flags);
+        let request = sys::Request { badge: 9, msg: Message::new(tag, words), ool };
         let reply = kitchen_gen::dispatch_kitchen(&mut Mirror::default(), &request);
         if idl::request_shape_ok(m, &words) {
             prop_assert_eq!(reply.tag, Tag::new(kitchen.id, m.id));
@@ -580,6 +657,8 @@ proptest! {
             ("positional", k.positional(0, 0, 0).is_ok()),
             ("caller_result", k.caller_result().is_ok()),
             ("very_long_method_name_that_forces_layout", k.very_long_method_name_that_forces_layout(0, 0).is_ok()),
+            ("put", k.put(0, &[1, 2]).is_ok()),
+            ("give", k.give(sys::Grant { handle: Handle::new(3, 1), rights: 1 }).is_ok()),
         ];
         prop_assert_eq!(verdicts.len(), kitchen.methods.len());
         for (name, ok) in verdicts {

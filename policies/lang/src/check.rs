@@ -837,6 +837,8 @@ pub fn check(file: &ast::File, ifaces: &[Iface], solution: &Solution) -> Checked
                 method: m.id,
                 args: m.args.iter().map(|a| a.1).collect(),
                 results: m.results.iter().map(|a| a.1).collect(),
+                args_ool: m.args_ool,
+                results_ool: m.results_ool,
             });
         }
         methods.push(MethodSig {
@@ -844,6 +846,8 @@ pub fn check(file: &ast::File, ifaces: &[Iface], solution: &Solution) -> Checked
             method: ERROR_METHOD,
             args: Vec::new(),
             results: vec![FieldType::U64],
+            args_ool: engine::tables::Ool::None,
+            results_ool: engine::tables::Ool::None,
         });
     }
     methods.sort_by_key(|m| (m.iface, m.method));

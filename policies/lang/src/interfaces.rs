@@ -7,7 +7,7 @@
 //! its own arguments and answers a bad one with a precise error, so the
 //! shape check must not turn those into `Denied`.
 
-use engine::tables::FieldType;
+use engine::tables::{FieldType, Ool};
 
 /// The context of the kernel: the destination of kernel-interface requests
 /// and the source of their responses and (for now) of execute events.
@@ -37,6 +37,18 @@ pub struct Meth {
     pub args: Vec<(String, FieldType)>,
     /// Response fields (name, type), word 0 first.
     pub results: Vec<(String, FieldType)>,
+    /// The request's out-of-line part.
+    pub args_ool: Ool,
+    /// The response's out-of-line part.
+    pub results_ool: Ool,
+}
+
+fn ool(f: &Option<idl::OolField>) -> Ool {
+    match f.as_ref().map(|f| f.kind) {
+        None => Ool::None,
+        Some(idl::OolKind::Bytes) => Ool::Bytes,
+        Some(idl::OolKind::Handle) => Ool::Handle,
+    }
 }
 
 fn field_type(t: idl::Type) -> FieldType {
@@ -78,6 +90,8 @@ fn m(name: &str, id: u16, args: &[&str], results: &[&str]) -> Meth {
         id,
         args: typed(args),
         results: typed(results),
+        args_ool: Ool::None,
+        results_ool: Ool::None,
     }
 }
 
@@ -180,6 +194,8 @@ pub fn all_interfaces(idl: &[idl::Interface]) -> Vec<Iface> {
                     id: m.id,
                     args: fields(&m.args),
                     results: fields(&m.results),
+                    args_ool: ool(&m.args_ool),
+                    results_ool: ool(&m.results_ool),
                 })
                 .collect(),
         }

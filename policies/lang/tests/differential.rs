@@ -389,6 +389,7 @@ fn event() -> impl Strategy<Value = Event> {
                 iface,
                 method,
                 words,
+                ool: engine::tables::Ool::None,
             }
         })
 }

@@ -33,6 +33,7 @@ fn req(src: u16, dst: u16, iface: u16, method: u16, words: [u64; 4]) -> Event {
         iface,
         method,
         words,
+        ool: engine::tables::Ool::None,
     }
 }
 
@@ -321,6 +322,7 @@ fn execute_events() {
         iface: 7,
         method: 7,
         words: [9; 4],
+        ool: engine::tables::Ool::None,
     };
     assert_eq!(verdict(&p, ex(KERNEL, CLIENT)), Verdict::Allow);
     assert_eq!(verdict(&p, ex(KERNEL, LONELY)), Verdict::Deny);

@@ -13,7 +13,7 @@ use rt::{kernel, sys};
 mod ifaces {
     include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
 }
-use ifaces::{Caller, EchoServer, dispatch_echo, echo};
+use ifaces::{Caller, EchoClient, EchoServer, dispatch_echo, echo};
 
 rt::entry!(main);
 
@@ -58,6 +58,18 @@ impl EchoServer for Echo {
     fn slow(&mut self, _: &Caller, ms: u32) -> Result<(), rt::abi::Error> {
         kernel::sleep_ns(u64::from(ms) * 1_000_000);
         Ok(())
+    }
+
+    fn put(&mut self, _: &Caller, data: &[u8]) -> Result<echo::PutReply, rt::abi::Error> {
+        Ok(echo::PutReply {
+            len: data.len() as u64,
+            sum: data.iter().map(|&b| u64::from(b)).sum(),
+        })
+    }
+
+    fn adopt(&mut self, _: &Caller, peer: rt::abi::Handle) -> Result<u64, rt::abi::Error> {
+        let peer = EchoClient { handle: peer };
+        Ok(peer.who()?.badge)
     }
 
     fn done(&mut self, _: &Caller) -> Result<(), rt::abi::Error> {

@@ -8,6 +8,9 @@
 //!   rule tests a message field) and `cross_core` (a server on another CPU):
 //!   `Echo.ping` through the generated client stub, a register-only `Call`,
 //!   answered by the generated dispatch and `ReplyRecv`.
+//! - `bulk_copy_4k_roundtrip` on the `fastpath` channel: `Echo.put` with
+//!   4 KiB out of line (a slow-path call: the kernel copies the bytes in
+//!   and out).
 //! - On a `pair` channel: one timed window of round trips, started at a
 //!   fixed kernel time so that the clients of all pairs run together
 //!   (`BENCH_WINDOW` line; xtask adds the windows up).
@@ -66,6 +69,18 @@ fn main() -> i32 {
             Err(e) => {
                 rt::error!("ipcbench: {} round trip failed: {}", name, e);
                 failed = true;
+            }
+        }
+        if name == "fastpath" {
+            // 4 KiB out of line: copied in from this domain and out to the
+            // server's receive buffer by the kernel (the slow path).
+            let page = [0x5au8; 4096];
+            match measure(|| echo.put(&page).map(|_| ())) {
+                Ok(r) => report("bulk_copy_4k_roundtrip", r),
+                Err(e) => {
+                    rt::error!("ipcbench: bulk copy failed: {}", e);
+                    failed = true;
+                }
             }
         }
         let _ = echo.done();

@@ -36,7 +36,10 @@ fn sample_solution() -> Solution {
         ],
         channels: vec![
             channel("echo", "hello-1", "spinner"),
-            channel("log", "crash", "hello-1"),
+            ChannelSpec {
+                grant: true,
+                ..channel("log", "crash", "hello-1")
+            },
             // Same name, different client: allowed.
             channel("echo", "crash", "spinner"),
             // Second channel of one client to the same server: allowed.
@@ -50,6 +53,7 @@ fn channel(name: &str, client: &str, server: &str) -> ChannelSpec {
         name: name.into(),
         client: client.into(),
         server: server.into(),
+        grant: false,
     }
 }
 

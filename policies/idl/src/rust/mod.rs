@@ -41,7 +41,7 @@
 //! The text is laid out the way `rustfmt` would lay it out, so golden files
 //! stay readable and diffs stay small.
 
-use crate::model::{Field, Interface, Method, Type};
+use crate::model::{Field, Interface, Method, OolKind, Type};
 use crate::names::{to_snake, to_upper_camel, to_upper_snake};
 use layout::Gen;
 use std::fmt::Write;
@@ -106,6 +106,19 @@ fn params(fields: &[Field]) -> impl Iterator<Item = String> + '_ {
     fields
         .iter()
         .map(|f| format!("{}: {}", f.name, f.ty.name()))
+}
+
+/// The out-of-line argument as a Rust parameter (it comes after the word
+/// arguments): client side (`&[u8]` or `rt::sys::Grant`) or server side
+/// (`&[u8]` or the installed `abi::Handle`).
+fn ool_param(m: &Method, client: bool) -> Option<String> {
+    let f = m.args_ool.as_ref()?;
+    let ty = match (f.kind, client) {
+        (OolKind::Bytes, _) => "&[u8]",
+        (OolKind::Handle, true) => "rt::sys::Grant",
+        (OolKind::Handle, false) => "abi::Handle",
+    };
+    Some(format!("{}: {ty}", f.name))
 }
 
 fn method_const(iface: &Interface, m: &Method) -> String {
@@ -295,20 +308,40 @@ fn reply_message(
         self.docs(4, &m.doc, if m.doc.is_empty() { &default_doc } else { "" });
         let ps: Vec<String> = std::iter::once("&self".to_string())
             .chain(params(&m.args))
+            .chain(ool_param(m, true))
             .collect();
         let ret = format!("Result<{}, abi::Error>", result_type(iface, m));
         self.signature(4, &format!("pub fn {}", m.name), &ps, &ret, " {");
         // The arguments are read only here, before any local is bound, so an
         // argument named like a local (`words`, `tag`) is harmless.
+        // The out-of-line part is bound first, to `send_`: interface-file
+        // names never end in `_`, so no argument is shadowed.
+        if let Some(f) = &m.args_ool {
+            let send = match f.kind {
+                OolKind::Bytes => "Bytes",
+                OolKind::Handle => "Handle",
+            };
+            self.line(
+                8,
+                &format!("let send_ = rt::sys::Send::{send}({});", f.name),
+            );
+        }
         let words = padded(m.args.iter().map(|f| encode(f.ty, &f.name)).collect());
         self.array(8, "let words = ", &words, ";");
         let iface_const = format!("{}::INTERFACE", to_snake(&iface.name));
         let tag_args = [iface_const, method_const(iface, m)];
         self.call(8, "let tag = ", "abi::Tag::new", &tag_args, ";");
-        self.line(
-            8,
-            "let reply = rt::sys::call(self.handle, abi::Message::new(tag, words))?;",
-        );
+        if m.args_ool.is_some() {
+            self.line(
+                8,
+                "let reply = rt::sys::call_with(self.handle, abi::Message::new(tag, words), send_)?;",
+            );
+        } else {
+            self.line(
+                8,
+                "let reply = rt::sys::call(self.handle, abi::Message::new(tag, words))?;",
+            );
+        }
         let n = m.results.len();
         match m.results.as_slice() {
             [] => {
@@ -358,6 +391,7 @@ fn reply_message(
             let ps: Vec<String> = ["&mut self".to_string(), "caller: &Caller".to_string()]
                 .into_iter()
                 .chain(params(&m.args))
+                .chain(ool_param(m, false))
                 .collect();
             let ret = format!("Result<{}, abi::Error>", result_type(iface, m));
             self.signature(4, &format!("fn {}", m.name), &ps, &ret, ";");
@@ -393,6 +427,7 @@ fn reply_message(
             "caller: &Caller".to_string(),
             "tag: abi::Tag".to_string(),
             "words: [u64; abi::MSG_WORDS]".to_string(),
+            "ool: rt::sys::Received<'_>".to_string(),
         ];
         self.signature(
             4,
@@ -404,7 +439,7 @@ fn reply_message(
         self.line(8, &format!("if tag.interface() != {module}::INTERFACE {{"));
         self.line(12, "return Err(abi::Error::BadInterface);");
         self.line(8, "}");
-        self.line(8, "if tag.flags() != 0 {");
+        self.line(8, "if tag.flags() & !abi::Tag::OOL != 0 {");
         self.line(12, "return Err(abi::Error::BadTag);");
         self.line(8, "}");
         self.line(8, "match tag.method() {");
@@ -417,16 +452,45 @@ fn reply_message(
         self.line(4, "let caller = Caller {");
         self.line(8, "badge: request.badge,");
         self.line(4, "};");
-        self.line(
-            4,
-            "let result = answer(server, &caller, request.msg.tag, request.msg.words);",
-        );
+        let args = [
+            "server",
+            "&caller",
+            "request.msg.tag",
+            "request.msg.words",
+            "request.ool",
+        ]
+        .map(String::from);
+        self.call(4, "let result = ", "answer", &args, ";");
         self.line(4, "reply_message(request.msg.tag, result)");
         self.line(0, "}");
     }
 
     fn dispatch_arm(&mut self, iface: &Interface, m: &Method) {
         self.line(12, &format!("{} => {{", method_const(iface, m)));
+        match m.args_ool.as_ref().map(|f| f.kind) {
+            None => {
+                self.line(16, "if !ool.is_none() {");
+                self.line(20, "return Err(abi::Error::BadTag);");
+                self.line(16, "}");
+            }
+            Some(OolKind::Bytes) => {
+                // A request whose bytes did not all arrive is refused.
+                self.line(
+                    16,
+                    "let rt::sys::Received::Bytes { data: ool, total } = ool else {",
+                );
+                self.line(20, "return Err(abi::Error::InvalidArgument);");
+                self.line(16, "};");
+                self.line(16, "if total != ool.len() {");
+                self.line(20, "return Err(abi::Error::InvalidArgument);");
+                self.line(16, "}");
+            }
+            Some(OolKind::Handle) => {
+                self.line(16, "let rt::sys::Received::Handle(ool) = ool else {");
+                self.line(20, "return Err(abi::Error::InvalidArgument);");
+                self.line(16, "};");
+            }
+        }
         let n = m.args.len();
         if n < abi::MSG_WORDS {
             let unused = if n == 0 {
@@ -445,6 +509,9 @@ fn reply_message(
             let value = decode(f.ty, &format!("words[{i}]"), "InvalidArgument");
             self.line(16, &format!("let arg{i} = {value};"));
             call_args.push(format!("arg{i}"));
+        }
+        if m.args_ool.is_some() {
+            call_args.push("ool".to_string());
         }
         let call = format!("server.{}({})?", m.name, call_args.join(", "));
         match m.results.as_slice() {
@@ -491,22 +558,41 @@ fn reply_message(
             "abi::Error",
             " {",
         );
-        self.out += "    let mut request = match rt::sys::recv(inbox) {
+        // With out-of-line arguments the loop receives into a buffer.
+        let (buf, recv, reply_recv) = if iface.methods.iter().any(|m| m.args_ool.is_some()) {
+            (
+                "    let mut buf = rt::sys::RecvBuffer::new();\n",
+                "rt::sys::recv_into(inbox, &mut buf)",
+                "rt::sys::reply_recv_into(reply, inbox, &mut buf)",
+            )
+        } else {
+            (
+                "",
+                "rt::sys::recv(inbox)",
+                "rt::sys::reply_recv(reply, inbox)",
+            )
+        };
+        self.out += buf;
+        self.out += &format!(
+            "    let mut request = match {recv} {{
         Ok(request) => request,
         Err(e) => return e,
-    };
-    loop {
-";
+    }};
+    loop {{
+"
+        );
         self.line(
             8,
             &format!("let reply = dispatch_{module}(server, &request);"),
         );
-        self.out += "        request = match rt::sys::reply_recv(reply, inbox) {
+        self.out += &format!(
+            "        request = match {reply_recv} {{
             Ok(request) => request,
             Err(e) => return e,
-        };
-    }
-}
-";
+        }};
+    }}
+}}
+"
+        );
     }
 }

@@ -6,7 +6,9 @@
 //! generated code can observe them: a call blocks until the reply; the
 //! receiver gets the badge of the caller's handle; a reply clears the tag's
 //! flags; `reply_recv` goes on receiving when there is no caller or it has
-//! gone; requests with flags are refused with `BadTag`.
+//! gone; requests with flags are refused with `BadTag`; an out-of-line part
+//! (`call_with`) arrives with `Tag::OOL` set and lands in the receiver's
+//! buffer (`recv_into`), or is lost without one.
 //!
 //! Two kinds of endpoint: a *queue*, served by a thread that receives on its
 //! inbox handle (the generated `serve_*` loop), and a *raw* endpoint, a
@@ -22,20 +24,77 @@ pub mod rt {
 
         /// A request taken off an endpoint, as in `rt::sys`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub struct Request {
+        pub struct Request<'a> {
             /// The badge the kernel attaches to the sender's handle.
             pub badge: u64,
             /// The request itself.
             pub msg: Message,
+            /// Its out-of-line part.
+            pub ool: Received<'a>,
+        }
+
+        /// A handle to pass on, as in `rt::sys`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct Grant {
+            /// The handle.
+            pub handle: Handle,
+            /// The rights to pass.
+            pub rights: u32,
+        }
+
+        /// An out-of-line part to send, as in `rt::sys`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Send<'a> {
+            /// Bytes to copy.
+            Bytes(&'a [u8]),
+            /// A handle to pass on.
+            Handle(Grant),
+        }
+
+        /// What arrived out of line, as in `rt::sys`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Received<'a> {
+            /// Nothing.
+            None,
+            /// Bytes: what fit in the buffer, and how many were sent.
+            Bytes { data: &'a [u8], total: usize },
+            /// A handle installed for the receiver.
+            Handle(Handle),
+            /// Something was sent but there was nowhere to put it.
+            Lost,
+        }
+
+        impl Received<'_> {
+            /// Whether nothing came out of line.
+            pub fn is_none(&self) -> bool {
+                matches!(self, Received::None)
+            }
+        }
+
+        /// A receive buffer, as in `rt::sys`.
+        pub struct RecvBuffer(Vec<u8>);
+
+        impl RecvBuffer {
+            /// A buffer of the largest size a message carries.
+            pub fn new() -> RecvBuffer {
+                RecvBuffer(vec![0; abi::ool::MAX_BYTES as usize])
+            }
+        }
+
+        #[derive(Clone)]
+        enum Part {
+            Bytes(Vec<u8>),
+            Handle(Grant),
         }
 
         struct Envelope {
             badge: u64,
             msg: Message,
+            part: Option<Part>,
             reply: Sender<Message>,
         }
 
-        type RawServer = Arc<dyn Fn(u64, Message) -> Message + Send + Sync>;
+        type RawServer = Arc<dyn Fn(u64, Message) -> Message + std::marker::Send + Sync>;
 
         #[derive(Clone)]
         enum Target {
@@ -84,7 +143,7 @@ pub mod rt {
 
         /// A new endpoint answered by `server(badge, request)`.
         pub fn raw_endpoint(
-            server: impl Fn(u64, Message) -> Message + Send + Sync + 'static,
+            server: impl Fn(u64, Message) -> Message + std::marker::Send + Sync + 'static,
         ) -> Handle {
             let mut k = kernel();
             let id = fresh(&mut k);
@@ -111,6 +170,26 @@ pub mod rt {
             if msg.tag.flags() != 0 {
                 return Err(Error::BadTag);
             }
+            call_part(h, msg, None)
+        }
+
+        /// Sends `msg` with an out-of-line part and waits for the reply.
+        pub fn call_with(h: Handle, msg: Message, send: Send<'_>) -> Result<Message, Error> {
+            if msg.tag.flags() != 0 {
+                return Err(Error::BadTag);
+            }
+            let part = match send {
+                Send::Bytes(b) if b.len() as u64 > abi::ool::MAX_BYTES => {
+                    return Err(Error::InvalidArgument);
+                }
+                Send::Bytes(b) => Part::Bytes(b.to_vec()),
+                Send::Handle(g) => Part::Handle(g),
+            };
+            let tag = Tag::with_flags(msg.tag.interface(), msg.tag.method(), Tag::OOL);
+            call_part(h, Message::new(tag, msg.words), Some(part))
+        }
+
+        fn call_part(h: Handle, msg: Message, part: Option<Part>) -> Result<Message, Error> {
             let (target, badge) = {
                 let k = kernel();
                 let &(endpoint, badge) = k.clients.get(&h.0).ok_or(Error::BadHandle)?;
@@ -128,6 +207,7 @@ pub mod rt {
                     let envelope = Envelope {
                         badge,
                         msg,
+                        part,
                         reply: tx,
                     };
                     queue.send(envelope).map_err(|_| Error::PeerGone)?;
@@ -140,7 +220,35 @@ pub mod rt {
         }
 
         /// Waits for a request on the endpoint `h`, which this thread serves.
-        pub fn recv(h: Handle) -> Result<Request, Error> {
+        pub fn recv(h: Handle) -> Result<Request<'static>, Error> {
+            let (badge, msg, part) = take(h)?;
+            let ool = if part.is_some() {
+                Received::Lost
+            } else {
+                Received::None
+            };
+            Ok(Request { badge, msg, ool })
+        }
+
+        /// Waits for a request; an out-of-line part lands in `buf`.
+        pub fn recv_into(h: Handle, buf: &mut RecvBuffer) -> Result<Request<'_>, Error> {
+            let (badge, msg, part) = take(h)?;
+            let ool = match part {
+                None => Received::None,
+                Some(Part::Bytes(b)) => {
+                    let n = b.len().min(buf.0.len());
+                    buf.0[..n].copy_from_slice(&b[..n]);
+                    Received::Bytes {
+                        data: &buf.0[..n],
+                        total: b.len(),
+                    }
+                }
+                Some(Part::Handle(g)) => Received::Handle(g.handle),
+            };
+            Ok(Request { badge, msg, ool })
+        }
+
+        fn take(h: Handle) -> Result<(u64, Message, Option<Part>), Error> {
             // Receiving again without replying answers the old caller with
             // `PeerGone`: dropping its reply channel does that.
             CALLER.with(|c| c.borrow_mut().take());
@@ -155,10 +263,7 @@ pub mod rt {
                 .recv()
                 .map_err(|_| Error::PeerGone)?;
             CALLER.with(|c| *c.borrow_mut() = Some(envelope.reply));
-            Ok(Request {
-                badge: envelope.badge,
-                msg: envelope.msg,
-            })
+            Ok((envelope.badge, envelope.msg, envelope.part))
         }
 
         /// Answers the request this thread received last.
@@ -173,9 +278,21 @@ pub mod rt {
         }
 
         /// Answers the request received last, then waits for the next one.
-        pub fn reply_recv(msg: Message, h: Handle) -> Result<Request, Error> {
+        pub fn reply_recv(msg: Message, h: Handle) -> Result<Request<'static>, Error> {
             match reply(msg) {
                 Ok(()) | Err(Error::NoCaller) | Err(Error::PeerGone) => recv(h),
+                Err(e) => Err(e),
+            }
+        }
+
+        /// As [`reply_recv`], receiving into `buf`.
+        pub fn reply_recv_into(
+            msg: Message,
+            h: Handle,
+            buf: &mut RecvBuffer,
+        ) -> Result<Request<'_>, Error> {
+            match reply(msg) {
+                Ok(()) | Err(Error::NoCaller) | Err(Error::PeerGone) => recv_into(h, buf),
                 Err(e) => Err(e),
             }
         }

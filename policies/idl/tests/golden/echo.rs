@@ -83,6 +83,12 @@ pub mod echo {
         /// Method `slow`.
         pub const SLOW: u16 = 4;
 
+        /// Method `put`.
+        pub const PUT: u16 = 5;
+
+        /// Method `adopt`.
+        pub const ADOPT: u16 = 6;
+
         /// Method `done`.
         pub const DONE: u16 = 9;
     }
@@ -108,9 +114,19 @@ pub mod echo {
         /// Result word 1.
         pub cpu: u64,
     }
+
+    /// Results of method `put`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct PutReply {
+        /// Result word 0.
+        pub len: u64,
+        /// Result word 1.
+        pub sum: u64,
+    }
 }
 
-/// Echo service used by the IPC tests. Every method is register-only.
+/// Echo service used by the IPC tests and benchmarks. `put` and `adopt`
+/// carry an out-of-line part; the other methods are register-only.
 ///
 /// Client of interface `Echo` (0x100): one method per IPC method.
 #[allow(dead_code)]
@@ -167,6 +183,32 @@ impl EchoClient {
         Ok(())
     }
 
+    /// Counts the bytes sent out of line; `sum` is their sum, or 0 from a
+    /// server that does not read them (the benchmark server).
+    pub fn put(&self, data: &[u8]) -> Result<echo::PutReply, abi::Error> {
+        let send_ = rt::sys::Send::Bytes(data);
+        let words = [0, 0, 0, 0];
+        let tag = abi::Tag::new(echo::INTERFACE, echo::method::PUT);
+        let reply = rt::sys::call_with(self.handle, abi::Message::new(tag, words), send_)?;
+        let words = reply_words(reply, tag, 2)?;
+        Ok(echo::PutReply {
+            len: words[0],
+            sum: words[1],
+        })
+    }
+
+    /// Takes a handle to another Echo server, calls its `who` through it,
+    /// and returns the badge that server saw (the kernel re-badges a passed
+    /// handle with its new holder's domain id).
+    pub fn adopt(&self, peer: rt::sys::Grant) -> Result<u64, abi::Error> {
+        let send_ = rt::sys::Send::Handle(peer);
+        let words = [0, 0, 0, 0];
+        let tag = abi::Tag::new(echo::INTERFACE, echo::method::ADOPT);
+        let reply = rt::sys::call_with(self.handle, abi::Message::new(tag, words), send_)?;
+        let words = reply_words(reply, tag, 1)?;
+        Ok(words[0])
+    }
+
     /// The caller has finished; the server exits once all its clients have.
     pub fn done(&self) -> Result<(), abi::Error> {
         let words = [0, 0, 0, 0];
@@ -177,7 +219,8 @@ impl EchoClient {
     }
 }
 
-/// Echo service used by the IPC tests. Every method is register-only.
+/// Echo service used by the IPC tests and benchmarks. `put` and `adopt`
+/// carry an out-of-line part; the other methods are register-only.
 ///
 /// Server of interface `Echo` (0x100): implement one method per IPC method,
 /// then run [`serve_echo`]. An `Err` is sent to the client as an error reply.
@@ -203,6 +246,15 @@ pub trait EchoServer {
     /// Sleeps `ms` milliseconds before replying.
     fn slow(&mut self, caller: &Caller, ms: u32) -> Result<(), abi::Error>;
 
+    /// Counts the bytes sent out of line; `sum` is their sum, or 0 from a
+    /// server that does not read them (the benchmark server).
+    fn put(&mut self, caller: &Caller, data: &[u8]) -> Result<echo::PutReply, abi::Error>;
+
+    /// Takes a handle to another Echo server, calls its `who` through it,
+    /// and returns the badge that server saw (the kernel re-badges a passed
+    /// handle with its new holder's domain id).
+    fn adopt(&mut self, caller: &Caller, peer: abi::Handle) -> Result<u64, abi::Error>;
+
     /// The caller has finished; the server exits once all its clients have.
     fn done(&mut self, caller: &Caller) -> Result<(), abi::Error>;
 }
@@ -216,15 +268,19 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
         caller: &Caller,
         tag: abi::Tag,
         words: [u64; abi::MSG_WORDS],
+        ool: rt::sys::Received<'_>,
     ) -> Result<[u64; abi::MSG_WORDS], abi::Error> {
         if tag.interface() != echo::INTERFACE {
             return Err(abi::Error::BadInterface);
         }
-        if tag.flags() != 0 {
+        if tag.flags() & !abi::Tag::OOL != 0 {
             return Err(abi::Error::BadTag);
         }
         match tag.method() {
             echo::method::PING => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 let arg0 = words[0];
                 let arg1 = words[1];
                 let arg2 = words[2];
@@ -233,6 +289,9 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
                 Ok([reply.a, reply.b, reply.c, reply.d])
             }
             echo::method::WHO => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words.iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -240,6 +299,9 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
                 Ok([reply.badge, reply.cpu, 0, 0])
             }
             echo::method::CRASH => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words.iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -247,6 +309,9 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
                 Ok([0, 0, 0, 0])
             }
             echo::method::SLOW => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words[1..].iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -254,7 +319,33 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
                 server.slow(caller, arg0)?;
                 Ok([0, 0, 0, 0])
             }
+            echo::method::PUT => {
+                let rt::sys::Received::Bytes { data: ool, total } = ool else {
+                    return Err(abi::Error::InvalidArgument);
+                };
+                if total != ool.len() {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                if words.iter().any(|&w| w != 0) {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                let reply = server.put(caller, ool)?;
+                Ok([reply.len, reply.sum, 0, 0])
+            }
+            echo::method::ADOPT => {
+                let rt::sys::Received::Handle(ool) = ool else {
+                    return Err(abi::Error::InvalidArgument);
+                };
+                if words.iter().any(|&w| w != 0) {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                let reply = server.adopt(caller, ool)?;
+                Ok([reply, 0, 0, 0])
+            }
             echo::method::DONE => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words.iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -267,7 +358,13 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
     let caller = Caller {
         badge: request.badge,
     };
-    let result = answer(server, &caller, request.msg.tag, request.msg.words);
+    let result = answer(
+        server,
+        &caller,
+        request.msg.tag,
+        request.msg.words,
+        request.ool,
+    );
     reply_message(request.msg.tag, result)
 }
 
@@ -276,13 +373,14 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
 /// call. Returns only when receiving fails, with that error.
 #[allow(dead_code)]
 pub fn serve_echo(server: &mut impl EchoServer, inbox: abi::Handle) -> abi::Error {
-    let mut request = match rt::sys::recv(inbox) {
+    let mut buf = rt::sys::RecvBuffer::new();
+    let mut request = match rt::sys::recv_into(inbox, &mut buf) {
         Ok(request) => request,
         Err(e) => return e,
     };
     loop {
         let reply = dispatch_echo(server, &request);
-        request = match rt::sys::reply_recv(reply, inbox) {
+        request = match rt::sys::reply_recv_into(reply, inbox, &mut buf) {
             Ok(request) => request,
             Err(e) => return e,
         };

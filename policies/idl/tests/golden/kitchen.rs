@@ -143,6 +143,12 @@ pub mod kitchen {
 
         /// Method `very_long_method_name_that_forces_layout`.
         pub const VERY_LONG_METHOD_NAME_THAT_FORCES_LAYOUT: u16 = 7;
+
+        /// Method `put`.
+        pub const PUT: u16 = 17;
+
+        /// Method `give`.
+        pub const GIVE: u16 = 18;
     }
 
     /// Results of method `narrow`.
@@ -357,6 +363,27 @@ impl KitchenClient {
             second_quite_long_result: decode_bool(words[1]).ok_or(abi::Error::BadTag)?,
         })
     }
+
+    /// Out-of-line arguments: bytes the kernel copies, a handle passed on;
+    /// named like the generated locals.
+    pub fn put(&self, words: u32, ool: &[u8]) -> Result<u64, abi::Error> {
+        let send_ = rt::sys::Send::Bytes(ool);
+        let words = [u64::from(words), 0, 0, 0];
+        let tag = abi::Tag::new(kitchen::INTERFACE, kitchen::method::PUT);
+        let reply = rt::sys::call_with(self.handle, abi::Message::new(tag, words), send_)?;
+        let words = reply_words(reply, tag, 1)?;
+        Ok(words[0])
+    }
+
+    /// Calls method `give` (18).
+    pub fn give(&self, tag: rt::sys::Grant) -> Result<(), abi::Error> {
+        let send_ = rt::sys::Send::Handle(tag);
+        let words = [0, 0, 0, 0];
+        let tag = abi::Tag::new(kitchen::INTERFACE, kitchen::method::GIVE);
+        let reply = rt::sys::call_with(self.handle, abi::Message::new(tag, words), send_)?;
+        reply_words(reply, tag, 0)?;
+        Ok(())
+    }
 }
 
 /// Every shape the generator has to handle.
@@ -435,6 +462,13 @@ pub trait KitchenServer {
         first_quite_long_argument: i32,
         second_quite_long_argument: i16,
     ) -> Result<kitchen::VeryLongMethodNameThatForcesLayoutReply, abi::Error>;
+
+    /// Out-of-line arguments: bytes the kernel copies, a handle passed on;
+    /// named like the generated locals.
+    fn put(&mut self, caller: &Caller, words: u32, ool: &[u8]) -> Result<u64, abi::Error>;
+
+    /// Serves method `give` (18).
+    fn give(&mut self, caller: &Caller, tag: abi::Handle) -> Result<(), abi::Error>;
 }
 
 /// Answers one request to interface `Kitchen`: checks its tag and argument words,
@@ -449,15 +483,19 @@ pub fn dispatch_kitchen(
         caller: &Caller,
         tag: abi::Tag,
         words: [u64; abi::MSG_WORDS],
+        ool: rt::sys::Received<'_>,
     ) -> Result<[u64; abi::MSG_WORDS], abi::Error> {
         if tag.interface() != kitchen::INTERFACE {
             return Err(abi::Error::BadInterface);
         }
-        if tag.flags() != 0 {
+        if tag.flags() & !abi::Tag::OOL != 0 {
             return Err(abi::Error::BadTag);
         }
         match tag.method() {
             kitchen::method::NONE => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words.iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -465,6 +503,9 @@ pub fn dispatch_kitchen(
                 Ok([0, 0, 0, 0])
             }
             kitchen::method::NARROW => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 let arg0 = decode_u8(words[0]).ok_or(abi::Error::InvalidArgument)?;
                 let arg1 = decode_u16(words[1]).ok_or(abi::Error::InvalidArgument)?;
                 let arg2 = decode_u32(words[2]).ok_or(abi::Error::InvalidArgument)?;
@@ -478,6 +519,9 @@ pub fn dispatch_kitchen(
                 ])
             }
             kitchen::method::SIGNED => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 let arg0 = decode_i8(words[0]).ok_or(abi::Error::InvalidArgument)?;
                 let arg1 = decode_i16(words[1]).ok_or(abi::Error::InvalidArgument)?;
                 let arg2 = decode_i32(words[2]).ok_or(abi::Error::InvalidArgument)?;
@@ -491,6 +535,9 @@ pub fn dispatch_kitchen(
                 ])
             }
             kitchen::method::ONE_RESULT => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words[1..].iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -499,6 +546,9 @@ pub fn dispatch_kitchen(
                 Ok([i64::from(reply) as u64, 0, 0, 0])
             }
             kitchen::method::ONE_BOOL => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words[1..].iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -507,6 +557,9 @@ pub fn dispatch_kitchen(
                 Ok([u64::from(reply), 0, 0, 0])
             }
             kitchen::method::WIDE => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words[1..].iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -515,6 +568,9 @@ pub fn dispatch_kitchen(
                 Ok([reply as u64, 0, 0, 0])
             }
             kitchen::method::TRICKY => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 let arg0 = words[0];
                 let arg1 = decode_u32(words[1]).ok_or(abi::Error::InvalidArgument)?;
                 let arg2 = decode_bool(words[2]).ok_or(abi::Error::InvalidArgument)?;
@@ -523,6 +579,9 @@ pub fn dispatch_kitchen(
                 Ok([reply.server, reply.request, reply.answer, reply.result])
             }
             kitchen::method::NAMES => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words[3..].iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -533,6 +592,9 @@ pub fn dispatch_kitchen(
                 Ok([reply, 0, 0, 0])
             }
             kitchen::method::POSITIONAL => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words[3..].iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -543,6 +605,9 @@ pub fn dispatch_kitchen(
                 Ok([0, 0, 0, 0])
             }
             kitchen::method::CALLER_RESULT => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words.iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -550,6 +615,9 @@ pub fn dispatch_kitchen(
                 Ok([reply, 0, 0, 0])
             }
             kitchen::method::VERY_LONG_METHOD_NAME_THAT_FORCES_LAYOUT => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words[2..].iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -563,13 +631,43 @@ pub fn dispatch_kitchen(
                     0,
                 ])
             }
+            kitchen::method::PUT => {
+                let rt::sys::Received::Bytes { data: ool, total } = ool else {
+                    return Err(abi::Error::InvalidArgument);
+                };
+                if total != ool.len() {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                if words[1..].iter().any(|&w| w != 0) {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                let arg0 = decode_u32(words[0]).ok_or(abi::Error::InvalidArgument)?;
+                let reply = server.put(caller, arg0, ool)?;
+                Ok([reply, 0, 0, 0])
+            }
+            kitchen::method::GIVE => {
+                let rt::sys::Received::Handle(ool) = ool else {
+                    return Err(abi::Error::InvalidArgument);
+                };
+                if words.iter().any(|&w| w != 0) {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                server.give(caller, ool)?;
+                Ok([0, 0, 0, 0])
+            }
             _ => Err(abi::Error::BadMethod),
         }
     }
     let caller = Caller {
         badge: request.badge,
     };
-    let result = answer(server, &caller, request.msg.tag, request.msg.words);
+    let result = answer(
+        server,
+        &caller,
+        request.msg.tag,
+        request.msg.words,
+        request.ool,
+    );
     reply_message(request.msg.tag, result)
 }
 
@@ -578,13 +676,14 @@ pub fn dispatch_kitchen(
 /// call. Returns only when receiving fails, with that error.
 #[allow(dead_code)]
 pub fn serve_kitchen(server: &mut impl KitchenServer, inbox: abi::Handle) -> abi::Error {
-    let mut request = match rt::sys::recv(inbox) {
+    let mut buf = rt::sys::RecvBuffer::new();
+    let mut request = match rt::sys::recv_into(inbox, &mut buf) {
         Ok(request) => request,
         Err(e) => return e,
     };
     loop {
         let reply = dispatch_kitchen(server, &request);
-        request = match rt::sys::reply_recv(reply, inbox) {
+        request = match rt::sys::reply_recv_into(reply, inbox, &mut buf) {
             Ok(request) => request,
             Err(e) => return e,
         };
@@ -648,15 +747,19 @@ pub fn dispatch_http_files(
         caller: &Caller,
         tag: abi::Tag,
         words: [u64; abi::MSG_WORDS],
+        ool: rt::sys::Received<'_>,
     ) -> Result<[u64; abi::MSG_WORDS], abi::Error> {
         if tag.interface() != http_files::INTERFACE {
             return Err(abi::Error::BadInterface);
         }
-        if tag.flags() != 0 {
+        if tag.flags() & !abi::Tag::OOL != 0 {
             return Err(abi::Error::BadTag);
         }
         match tag.method() {
             http_files::method::GET => {
+                if !ool.is_none() {
+                    return Err(abi::Error::BadTag);
+                }
                 if words[1..].iter().any(|&w| w != 0) {
                     return Err(abi::Error::InvalidArgument);
                 }
@@ -670,7 +773,13 @@ pub fn dispatch_http_files(
     let caller = Caller {
         badge: request.badge,
     };
-    let result = answer(server, &caller, request.msg.tag, request.msg.words);
+    let result = answer(
+        server,
+        &caller,
+        request.msg.tag,
+        request.msg.words,
+        request.ool,
+    );
     reply_message(request.msg.tag, result)
 }
 

@@ -18,6 +18,8 @@ fn method(name: &str, id: u16, args: Vec<idl::Field>, results: Vec<idl::Field>) 
         doc: String::new(),
         args,
         results,
+        args_ool: None,
+        results_ool: None,
     }
 }
 

@@ -1,0 +1,168 @@
+//! `oolclient`: out-of-line message parts, end to end (`ool` scenario).
+//!
+//! Through the generated `Echo` stubs:
+//! 1. `put` with 4 KiB, 64 KiB (the most a message carries) and 0 bytes:
+//!    the server reports the length and sum it received;
+//! 2. `put` with one byte too many: `InvalidArgument`;
+//! 3. `adopt`: the client passes its channel to `back` (which has the
+//!    `GRANT` right) to `front`; `front` calls `back` through it, and `back`
+//!    must see `front`'s badge, not this client's;
+//! 4. passing the channel to `front` (no `GRANT` right): `NoRights`; asking
+//!    to pass a right the channel cannot give (`RECV`): `InvalidArgument`.
+//!
+//! Through the raw syscall, what generated code never sends:
+//! 5. a descriptor at an unmapped address, and one naming unmapped bytes:
+//!    `BadAddress`;
+//! 6. bytes with `ping`, a register-only method: `Denied` (the security
+//!    module finds the message malformed), and the server keeps serving.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use rt::abi::{Error, Handle, Message, Syscall, Tag, ool, rights};
+use rt::{kernel, sys};
+
+mod ifaces {
+    include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
+}
+use ifaces::{EchoClient, echo};
+
+rt::entry!(main);
+
+fn check(ok: &mut bool, what: &str, pass: bool) {
+    if pass {
+        rt::println!("oolclient: {}: ok", what);
+    } else {
+        rt::error!("oolclient: {}: FAILED", what);
+        *ok = false;
+    }
+}
+
+/// A `Call` with `Tag::OOL` and a hand-made descriptor address.
+fn raw_ool_call(h: Handle, tag: Tag, descriptor: u64) -> Result<(), Error> {
+    let tag = Tag::with_flags(tag.interface(), tag.method(), Tag::OOL);
+    // SAFETY: the kernel only reads the descriptor and what it names; the
+    // addresses given are unmapped or our own live data.
+    let ret = unsafe {
+        sys::syscall(
+            Syscall::Call as u64,
+            h.0.into(),
+            tag.raw(),
+            [0; 4],
+            descriptor,
+        )
+    };
+    sys::decode_status(ret.status)
+}
+
+fn main() -> i32 {
+    let (Ok(f), Ok(b)) = (kernel::channel("front"), kernel::channel("back")) else {
+        rt::error!("oolclient: channels front and back are missing");
+        return 1;
+    };
+    let front = EchoClient { handle: f };
+    let back = EchoClient { handle: b };
+    let mut ok = true;
+
+    for len in [4096usize, ool::MAX_BYTES as usize, 0] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+        let sum: u64 = data.iter().map(|&x| u64::from(x)).sum();
+        let r = front.put(&data);
+        check(
+            &mut ok,
+            &alloc::format!("put {len} bytes"),
+            r == Ok(echo::PutReply {
+                len: len as u64,
+                sum,
+            }),
+        );
+    }
+    let too_big = alloc::vec![1u8; ool::MAX_BYTES as usize + 1];
+    check(
+        &mut ok,
+        "put one byte over the limit: InvalidArgument",
+        front.put(&too_big) == Err(Error::InvalidArgument),
+    );
+
+    let me = kernel::info().domain;
+    match front.adopt(sys::Grant {
+        handle: b,
+        rights: rights::CALL,
+    }) {
+        Ok(badge) => {
+            rt::println!(
+                "oolclient: back saw badge {} through front (this client is {})",
+                badge,
+                me
+            );
+            check(
+                &mut ok,
+                "a passed handle carries the badge of its new holder",
+                badge != me && badge != 0,
+            );
+        }
+        Err(e) => check(&mut ok, &alloc::format!("adopt failed: {e}"), false),
+    }
+    check(
+        &mut ok,
+        "pass a channel without GRANT: NoRights",
+        front.adopt(sys::Grant {
+            handle: f,
+            rights: rights::CALL,
+        }) == Err(Error::NoRights),
+    );
+    check(
+        &mut ok,
+        "pass a right the handle cannot give: InvalidArgument",
+        front.adopt(sys::Grant {
+            handle: b,
+            rights: rights::RECV,
+        }) == Err(Error::InvalidArgument),
+    );
+
+    let put = Tag::new(echo::INTERFACE, echo::method::PUT);
+    check(
+        &mut ok,
+        "descriptor at an unmapped address: BadAddress",
+        raw_ool_call(f, put, 0x10) == Err(Error::BadAddress),
+    );
+    let bad_bytes = ool::Descriptor {
+        send_kind: ool::BYTES,
+        send_a: 0x7000_0000_0000,
+        send_b: 64,
+        ..ool::Descriptor::default()
+    };
+    check(
+        &mut ok,
+        "bytes at an unmapped address: BadAddress",
+        raw_ool_call(f, put, &bad_bytes as *const ool::Descriptor as u64) == Err(Error::BadAddress),
+    );
+    let bytes = [1u8, 2, 3];
+    let with_ping = sys::call_with(
+        f,
+        Message::new(Tag::new(echo::INTERFACE, echo::method::PING), [1, 2, 3, 4]),
+        sys::Send::Bytes(&bytes),
+    );
+    check(
+        &mut ok,
+        "bytes with a register-only method: Denied",
+        with_ping.err() == Some(Error::Denied),
+    );
+    check(
+        &mut ok,
+        "front still answers",
+        front.ping(1, 2, 3, 4).is_ok(),
+    );
+
+    let _ = front.done();
+    let _ = back.done();
+    if ok {
+        rt::println!("oolclient: all out-of-line checks passed");
+        0
+    } else {
+        1
+    }
+}

@@ -1,0 +1,123 @@
+//! Out-of-line message parts (`abi::ool`): taking one from the sender when
+//! it sends, and giving one to the receiver when it receives.
+//!
+//! Bytes travel through a kernel buffer: copied in from the sender's memory
+//! at send time (so the sender may reuse its buffer at once) and out to the
+//! receiver's memory when the receiver runs. All such buffers together are
+//! bounded (`endpoint::IN_FLIGHT_MAX`); past that a send fails with
+//! `NoMemory` rather than exhaust the kernel heap. A handle travels as the
+//! kernel object it names and is installed in the receiver's table on
+//! receipt; an endpoint handle is re-badged with the receiver's domain id,
+//! so a server always sees who really calls, whoever passed the handle on.
+
+use super::TrapFrame;
+use crate::obj::domain::{Domain, KObject};
+use crate::obj::endpoint::{OolBytes, Payload};
+use crate::sched;
+use abi::ool::{self, DESCRIPTOR_SIZE, Descriptor};
+use abi::{Error, Handle, Tag, rights};
+use kcore::handle::Rights;
+
+fn read_descriptor(domain: &Domain, addr: u64) -> Result<Descriptor, Error> {
+    if addr == 0 {
+        return Err(Error::BadAddress);
+    }
+    let mut b = [0u8; DESCRIPTOR_SIZE];
+    domain.space.lock().copy_from_user(addr, &mut b)?;
+    Ok(Descriptor::from_bytes(&b))
+}
+
+/// The send part of the sender's descriptor at `addr`, taken: bytes copied
+/// into the kernel, or the handle's object looked up and checked.
+pub fn take(domain: &Domain, addr: u64) -> Result<Payload, Error> {
+    let d = read_descriptor(domain, addr)?;
+    match d.send_kind {
+        ool::BYTES => {
+            if d.send_b > ool::MAX_BYTES {
+                return Err(Error::InvalidArgument);
+            }
+            let len = d.send_b as usize;
+            let mut data = OolBytes::new(len)?;
+            if len > 0 {
+                domain.space.lock().copy_from_user(d.send_a, &mut data)?;
+            }
+            Ok(Payload::Bytes(data))
+        }
+        ool::HANDLE => {
+            let h = Handle::decode(d.send_a)?;
+            let passable = rights::CALL | rights::GRANT;
+            let want = u32::try_from(d.send_b).map_err(|_| Error::InvalidArgument)?;
+            if want == 0 || want & !passable != 0 {
+                return Err(Error::InvalidArgument);
+            }
+            let (obj, has) = domain.lookup(h)?;
+            if !has.contains(rights::GRANT) || !has.contains(want) {
+                return Err(Error::NoRights);
+            }
+            match obj {
+                KObject::Endpoint { .. } => Ok(Payload::Handle(obj, Rights(want))),
+                // Every domain has its own kernel-endpoint handles already.
+                KObject::Kernel(_) => Err(Error::InvalidArgument),
+            }
+        }
+        _ => Err(Error::InvalidArgument),
+    }
+}
+
+/// Gives `payload` to the current thread, which has just received a
+/// message with tag `tag`, through the descriptor in its `r12` (0: none).
+/// Returns the tag to hand over: with `Tag::OOL` set when the message had
+/// an out-of-line part, whether or not it could be delivered. The message
+/// itself is never refused here: a receiver without a descriptor, with a
+/// bad one, or with too small a buffer loses (part of) the extra data and
+/// can tell from `recv_kind` and `recv_len`.
+pub fn receive(frame: &TrapFrame, tag: Tag, payload: Payload) -> Tag {
+    if matches!(payload, Payload::None) {
+        return tag;
+    }
+    let flagged = Tag::with_flags(tag.interface(), tag.method(), Tag::OOL);
+    let me = sched::current();
+    let Some(domain) = me.domain.as_ref() else {
+        return flagged;
+    };
+    let Ok(mut d) = read_descriptor(domain, frame.r12) else {
+        return flagged;
+    };
+    d.recv_kind = ool::NONE;
+    d.recv_len = 0;
+    d.recv_handle = 0;
+    match payload {
+        Payload::None => {}
+        Payload::Bytes(data) => {
+            let n = data
+                .len()
+                .min(usize::try_from(d.recv_cap).unwrap_or(usize::MAX));
+            let copied = n == 0
+                || domain
+                    .space
+                    .lock()
+                    .copy_to_user(d.recv_addr, &data[..n])
+                    .is_ok();
+            if copied {
+                d.recv_kind = ool::BYTES;
+                d.recv_len = data.len() as u64;
+            }
+        }
+        Payload::Handle(obj, r) => {
+            let obj = match obj {
+                KObject::Endpoint { ep, .. } => KObject::Endpoint {
+                    ep,
+                    badge: domain.id,
+                },
+                other => other,
+            };
+            if let Ok(h) = domain.handles.lock().insert(obj, r) {
+                d.recv_kind = ool::HANDLE;
+                d.recv_handle = u64::from(h.0);
+            }
+        }
+    }
+    // A receiver that unmapped its descriptor meanwhile just learns less.
+    let _ = domain.space.lock().copy_to_user(frame.r12, &d.to_bytes());
+    flagged
+}
