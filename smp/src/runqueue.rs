@@ -71,7 +71,13 @@ impl<T> RunQueue<T> {
 
     /// The number of queued threads.
     pub fn len(&self) -> usize {
-        self.queues.iter().map(VecDeque::len).sum()
+        let mut bits = self.bitmap;
+        let mut n = 0;
+        while bits != 0 {
+            n += self.queues[bits.trailing_zeros() as usize].len();
+            bits &= bits - 1;
+        }
+        n
     }
 
     /// Whether no thread is queued.
@@ -99,9 +105,18 @@ impl<T> RunQueue<T> {
         None
     }
 
-    /// Whether some queued element `matches`.
+    /// Whether some queued element `matches`. Visits only the non-empty
+    /// priorities (the bitmap's set bits).
     pub(crate) fn any(&self, mut matches: impl FnMut(&T) -> bool) -> bool {
-        self.queues.iter().any(|q| q.iter().any(&mut matches))
+        let mut bits = self.bitmap;
+        while bits != 0 {
+            let p = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if self.queues[p].iter().any(&mut matches) {
+                return true;
+            }
+        }
+        false
     }
 }
 

@@ -454,6 +454,131 @@ pub mod mem {
     pub const PROT_EXEC: u64 = 4;
 }
 
+/// The kernel's interfaces as data: the one list the kernel (which
+/// methods exist), the policy compiler (names for rules and predicates)
+/// and tests share. Word names are what policy predicates test
+/// (`Memory.map where prot <= 3`); a word named `code` is signed.
+pub mod kernel_ifaces {
+    use super::{audit, iface, log, mem, task, time};
+
+    /// One kernel method: number, name, argument and result word names.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Method {
+        /// Method number.
+        pub id: u16,
+        /// Name in policies.
+        pub name: &'static str,
+        /// Request words, word 0 first.
+        pub args: &'static [&'static str],
+        /// Reply words, word 0 first.
+        pub results: &'static [&'static str],
+    }
+
+    /// One kernel interface.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Interface {
+        /// Interface number (below [`iface::FIRST_USER`]).
+        pub id: u16,
+        /// Name in policies.
+        pub name: &'static str,
+        /// Its methods.
+        pub methods: &'static [Method],
+    }
+
+    const fn m(
+        id: u16,
+        name: &'static str,
+        args: &'static [&'static str],
+        results: &'static [&'static str],
+    ) -> Method {
+        Method {
+            id,
+            name,
+            args,
+            results,
+        }
+    }
+
+    /// Every kernel interface.
+    pub const ALL: [Interface; 5] = [
+        Interface {
+            id: iface::LOG,
+            name: "Log",
+            methods: &[m(
+                log::WRITE,
+                "write",
+                &["ptr", "len", "level"],
+                &["written"],
+            )],
+        },
+        Interface {
+            id: iface::TASK,
+            name: "Task",
+            methods: &[
+                m(task::EXIT, "exit", &["code"], &[]),
+                m(task::YIELD, "yield", &[], &[]),
+                m(
+                    task::THREAD_CREATE,
+                    "thread_create",
+                    &["entry", "stack_top", "arg", "priority"],
+                    &["thread"],
+                ),
+                m(task::THREAD_EXIT, "thread_exit", &[], &[]),
+                m(
+                    task::INFO,
+                    "info",
+                    &[],
+                    &["cpu", "domain", "thread", "cpus"],
+                ),
+                m(
+                    task::CHANNEL,
+                    "channel",
+                    &["name_ptr", "name_len"],
+                    &["handle"],
+                ),
+            ],
+        },
+        Interface {
+            id: iface::TIME,
+            name: "Time",
+            methods: &[
+                m(time::NOW, "now", &[], &["ns"]),
+                m(time::SLEEP, "sleep", &["ns"], &[]),
+            ],
+        },
+        Interface {
+            id: iface::MEMORY,
+            name: "Memory",
+            methods: &[
+                m(mem::MAP, "map", &["addr", "len", "prot"], &["addr"]),
+                m(mem::UNMAP, "unmap", &["addr", "len"], &[]),
+                m(
+                    mem::STATS,
+                    "stats",
+                    &[],
+                    &["mapped", "quota", "free", "page_tables"],
+                ),
+            ],
+        },
+        Interface {
+            id: iface::AUDIT,
+            name: "Audit",
+            methods: &[m(
+                audit::READ,
+                "read",
+                &["after"],
+                &["seq", "time", "event", "target"],
+            )],
+        },
+    ];
+
+    /// Whether kernel interface `iface` has method `method`.
+    pub fn has_method(iface: u16, method: u16) -> bool {
+        ALL.iter()
+            .any(|i| i.id == iface && i.methods.iter().any(|m| m.id == method))
+    }
+}
+
 /// Out-of-line message parts.
 ///
 /// A `Call` or `Reply` whose tag has [`Tag::OOL`] passes, in `r12`, the
@@ -661,6 +786,29 @@ pub mod exit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_interface_table_is_consistent() {
+        for (n, i) in kernel_ifaces::ALL.iter().enumerate() {
+            assert!(i.id < iface::FIRST_USER);
+            assert!(
+                kernel_ifaces::ALL[..n]
+                    .iter()
+                    .all(|o| o.id != i.id && o.name != i.name)
+            );
+            for (k, m) in i.methods.iter().enumerate() {
+                assert!(m.args.len() <= MSG_WORDS && m.results.len() <= MSG_WORDS);
+                assert!(
+                    i.methods[..k]
+                        .iter()
+                        .all(|o| o.id != m.id && o.name != m.name)
+                );
+                assert!(kernel_ifaces::has_method(i.id, m.id));
+            }
+        }
+        assert!(!kernel_ifaces::has_method(iface::TIME, 99));
+        assert!(!kernel_ifaces::has_method(0x100, 1));
+    }
 
     #[test]
     fn ool_descriptors_round_trip() {

@@ -14,19 +14,11 @@ use crate::syscall::Reply;
 use abi::{Error, MSG_WORDS};
 
 /// Whether kernel service `service` has method `method` (checked before the
-/// security module, so an unknown method is `BadMethod`, not `Denied`).
+/// security module, so an unknown method is `BadMethod`, not `Denied`). The
+/// method lists are the ABI's (`abi::kernel_ifaces`), which the policy
+/// compiler reads too.
 pub fn has_method(service: Service, method: u16) -> bool {
-    use abi::{audit as a, log as l, mem as m, task as t, time as tm};
-    match service {
-        Service::Log => method == l::WRITE,
-        Service::Task => matches!(
-            method,
-            t::EXIT | t::YIELD | t::THREAD_CREATE | t::THREAD_EXIT | t::INFO | t::CHANNEL
-        ),
-        Service::Time => matches!(method, tm::NOW | tm::SLEEP),
-        Service::Memory => matches!(method, m::MAP | m::UNMAP | m::STATS),
-        Service::Audit => method == a::READ,
-    }
+    abi::kernel_ifaces::has_method(service.interface(), method)
 }
 
 /// Runs method `method` of kernel service `service` for `caller`.

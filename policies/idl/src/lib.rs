@@ -36,11 +36,20 @@
 //!   within the interface; `0xffff` is [`ERROR_METHOD`]. Method names are
 //!   unique within the interface.
 //! - Arguments and results are `name: type` lists (a trailing comma is fine),
-//!   at most [`abi::MSG_WORDS`] each: every value travels in one register
-//!   word (out-of-line parts come later). Names are unique within the list.
+//!   at most [`abi::MSG_WORDS`] word values each: every value travels in one
+//!   register word. Names are unique within the list.
 //! - Types: `u8 u16 u32 u64 i8 i16 i32 i64 bool`. On the wire, unsigned values
 //!   are zero-extended, signed values sign-extended, and `bool` is 0 or 1
 //!   ([`Type::accepts`]); unused words are zero.
+//! - Out of line: one argument of type `bytes` (a buffer of at most
+//!   `abi::ool::MAX_BYTES` the kernel copies) or `handle` (a handle passed
+//!   on with the rights the sender gives) may join the words; it takes no
+//!   word ([`Method::args_ool`]). The security module treats a message whose
+//!   out-of-line part does not match its method as malformed. Results
+//!   cannot be out of line yet: the kernel can carry a reply buffer, but
+//!   the generated code cannot. In generated Rust the out-of-line argument
+//!   comes last: `&[u8]` or `rt::sys::Grant` for the client, `&[u8]` or the
+//!   installed `abi::Handle` for the server.
 //! - Names: interfaces UpperCamelCase, methods and fields snake_case, none a
 //!   Rust keyword, and no argument named `caller` (the generated server
 //!   methods' own parameter). Generated Rust names must not collide.

@@ -71,111 +71,42 @@ fn fields(f: &[idl::Field]) -> Vec<(String, FieldType)> {
         .collect()
 }
 
-fn m(name: &str, id: u16, args: &[&str], results: &[&str]) -> Meth {
-    let typed = |names: &[&str]| {
-        names
-            .iter()
-            .map(|n| {
-                let ty = if *n == "code" {
-                    FieldType::I64
-                } else {
-                    FieldType::U64
-                };
-                (n.to_string(), ty)
-            })
-            .collect()
-    };
-    Meth {
-        name: name.to_string(),
-        id,
-        args: typed(args),
-        results: typed(results),
-        args_ool: Ool::None,
-        results_ool: Ool::None,
-    }
+fn typed(names: &[&str]) -> Vec<(String, FieldType)> {
+    names
+        .iter()
+        .map(|n| {
+            let ty = if *n == "code" {
+                FieldType::I64
+            } else {
+                FieldType::U64
+            };
+            (n.to_string(), ty)
+        })
+        .collect()
 }
 
-/// The kernel's interfaces, numbered as in `abi::iface` and the method
-/// constants of `abi`.
+/// The kernel's interfaces, from the ABI's table (`abi::kernel_ifaces`).
 pub fn kernel_interfaces() -> Vec<Iface> {
-    use abi::{audit, iface, log, mem, task, time};
-    let k = |name: &str, id, methods| Iface {
-        name: name.to_string(),
-        id,
-        kernel: true,
-        methods,
-    };
-    vec![
-        k(
-            "Log",
-            iface::LOG,
-            vec![m(
-                "write",
-                log::WRITE,
-                &["ptr", "len", "level"],
-                &["written"],
-            )],
-        ),
-        k(
-            "Task",
-            iface::TASK,
-            vec![
-                m("exit", task::EXIT, &["code"], &[]),
-                m("yield", task::YIELD, &[], &[]),
-                m(
-                    "thread_create",
-                    task::THREAD_CREATE,
-                    &["entry", "stack_top", "arg", "priority"],
-                    &["thread"],
-                ),
-                m("thread_exit", task::THREAD_EXIT, &[], &[]),
-                m(
-                    "info",
-                    task::INFO,
-                    &[],
-                    &["cpu", "domain", "thread", "cpus"],
-                ),
-                m(
-                    "channel",
-                    task::CHANNEL,
-                    &["name_ptr", "name_len"],
-                    &["handle"],
-                ),
-            ],
-        ),
-        k(
-            "Time",
-            iface::TIME,
-            vec![
-                m("now", time::NOW, &[], &["ns"]),
-                m("sleep", time::SLEEP, &["ns"], &[]),
-            ],
-        ),
-        k(
-            "Memory",
-            iface::MEMORY,
-            vec![
-                m("map", mem::MAP, &["addr", "len", "prot"], &["addr"]),
-                m("unmap", mem::UNMAP, &["addr", "len"], &[]),
-                m(
-                    "stats",
-                    mem::STATS,
-                    &[],
-                    &["mapped", "quota", "free", "page_tables"],
-                ),
-            ],
-        ),
-        k(
-            "Audit",
-            iface::AUDIT,
-            vec![m(
-                "read",
-                audit::READ,
-                &["after"],
-                &["seq", "time", "event", "target"],
-            )],
-        ),
-    ]
+    abi::kernel_ifaces::ALL
+        .iter()
+        .map(|i| Iface {
+            name: i.name.to_string(),
+            id: i.id,
+            kernel: true,
+            methods: i
+                .methods
+                .iter()
+                .map(|m| Meth {
+                    name: m.name.to_string(),
+                    id: m.id,
+                    args: typed(m.args),
+                    results: typed(m.results),
+                    args_ool: Ool::None,
+                    results_ool: Ool::None,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// Kernel interfaces followed by the IDL interfaces.
