@@ -231,7 +231,10 @@ fn check_done() {
         }
     }
     let (free, total) = crate::mm::frame_stats();
-    log::info!("memory: {free} of {total} frames free after all domains ended");
+    log::info!(
+        "memory: {free} of {total} frames free after all domains ended; {} shared frame(s) still referenced",
+        crate::mm::shared_frames()
+    );
     crate::fastpath::report();
     if ok {
         log::info!(

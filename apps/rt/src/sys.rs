@@ -155,6 +155,29 @@ pub struct Grant {
     pub rights: u32,
 }
 
+/// Memory to share with the receiver: a page-aligned range this domain
+/// mapped with `mem::MAP` (writable too if `writable`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Share {
+    /// Start address.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// The receiver may write too.
+    pub writable: bool,
+}
+
+/// Memory another domain shared with this one, mapped here by the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shared {
+    /// Where the kernel mapped it in this domain.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Mapped writable.
+    pub writable: bool,
+}
+
 /// An out-of-line part to send with a message (see `abi::ool`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Send<'a> {
@@ -162,6 +185,8 @@ pub enum Send<'a> {
     Bytes(&'a [u8]),
     /// A handle passed on.
     Handle(Grant),
+    /// Memory shared.
+    Share(Share),
 }
 
 /// What arrived out of line with a request.
@@ -179,6 +204,8 @@ pub enum Received<'a> {
     },
     /// A handle, installed in this domain's table.
     Handle(Handle),
+    /// Shared memory, mapped in this domain.
+    Memory(Shared),
     /// Something was sent but could not be received (no descriptor, or
     /// the handle table is full).
     Lost,
@@ -246,6 +273,15 @@ pub fn call_with(h: Handle, msg: Message, send: Send<'_>) -> Result<Message, Err
             d.send_a = g.handle.0.into();
             d.send_b = g.rights.into();
         }
+        Send::Share(m) => {
+            d.send_kind = if m.writable {
+                abi::ool::MEMORY_WRITE
+            } else {
+                abi::ool::MEMORY_READ
+            };
+            d.send_a = m.addr;
+            d.send_b = m.len;
+        }
     }
     let tag = Tag::with_flags(msg.tag.interface(), msg.tag.method(), Tag::OOL);
     // SAFETY: the kernel reads the descriptor and the bytes it names, which
@@ -278,6 +314,11 @@ fn received<'a>(d: &abi::ool::Descriptor, buf: &'a [u8]) -> Received<'a> {
             Ok(h) => Received::Handle(Handle(h)),
             Err(_) => Received::Lost,
         },
+        abi::ool::MEMORY_READ | abi::ool::MEMORY_WRITE => Received::Memory(Shared {
+            addr: d.recv_handle,
+            len: d.recv_len,
+            writable: d.recv_kind == abi::ool::MEMORY_WRITE,
+        }),
         _ => Received::Lost,
     }
 }

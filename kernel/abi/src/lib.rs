@@ -584,8 +584,9 @@ pub mod kernel_ifaces {
 /// A `Call` or `Reply` whose tag has [`Tag::OOL`] passes, in `r12`, the
 /// address of a [`ool::Descriptor`] in the sender's memory. Its send part names
 /// what goes with the message: up to [`ool::MAX_BYTES`] bytes that the kernel
-/// copies, or one handle passed on with at most the sender's rights. Its
-/// receive part says where a reply's bytes may go (for `Call`).
+/// copies, one handle passed on with at most the sender's rights, or a
+/// range of the sender's memory shared with the receiver. Its receive part
+/// says where a reply's bytes may go (for `Call`).
 ///
 /// A receiving `Recv` (or `Reply` with receive) passes a descriptor in
 /// `r12` too, or 0 for none. When a request with an out-of-line part
@@ -609,8 +610,19 @@ pub mod ool {
     /// most `CALL | GRANT`, and at most what the handle has; it needs
     /// `GRANT`).
     pub const HANDLE: u64 = 2;
+    /// Shared memory, read-only for the receiver: `send_a` = address,
+    /// `send_b` = length, both page-aligned, of memory the sender mapped
+    /// with `mem::MAP`. The receiver gets the same frames mapped at an
+    /// address the kernel picks (`recv_handle`), charged to its quota; the
+    /// memory lives until every holder has unmapped it (or ended).
+    pub const MEMORY_READ: u64 = 3;
+    /// Shared memory the receiver may write too (the sender's mapping
+    /// must be writable).
+    pub const MEMORY_WRITE: u64 = 4;
     /// Most bytes one message carries.
     pub const MAX_BYTES: u64 = 64 * 1024;
+    /// Largest shared-memory grant.
+    pub const MAX_GRANT: u64 = 64 << 20;
     /// Size of a [`Descriptor`] in user memory.
     pub const DESCRIPTOR_SIZE: usize = 64;
 
@@ -633,7 +645,8 @@ pub mod ool {
         /// Set by the kernel: bytes sent (more than `recv_cap` means only
         /// `recv_cap` were copied).
         pub recv_len: u64,
-        /// Set by the kernel: the handle installed for the receiver.
+        /// Set by the kernel: the handle installed for the receiver, or the
+        /// address shared memory was mapped at.
         pub recv_handle: u64,
     }
 

@@ -25,7 +25,7 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
             // be spinning on) before the frames can be reused.
             crate::tlb::shootdown(caller, w[0], w[1] / abi::PAGE_SIZE);
             for pa in frames {
-                crate::mm::free_frame(pa);
+                crate::mm::release_user_frame(pa);
             }
             Ok(Reply::empty())
         }

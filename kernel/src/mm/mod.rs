@@ -108,6 +108,46 @@ pub fn free_frame(pa: u64) {
     }
 }
 
+/// Mapping counts of frames that more than one owner holds (shared-memory
+/// grants; an out-of-line part in transit counts as an owner). A frame not
+/// in the map has a single owner, which frees it. Kept apart from the frame
+/// allocator because sharing is rare: while no frame is shared,
+/// [`release_user_frame`] does not even take the lock.
+static SHARED: spin::Mutex<alloc::collections::BTreeMap<u64, u32>> =
+    spin::Mutex::new(alloc::collections::BTreeMap::new());
+static SHARED_FRAMES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Adds an owner to the user frame `pa` (which has at least one).
+pub fn share_frame(pa: u64) {
+    let mut m = SHARED.lock();
+    *m.entry(pa).or_insert(1) += 1;
+    SHARED_FRAMES.store(m.len(), core::sync::atomic::Ordering::Release);
+}
+
+/// Drops one owner of the user frame `pa`; frees it when that was the last.
+/// Every path that gives up a user frame (unmap, address-space teardown,
+/// an undelivered grant) goes through here.
+pub fn release_user_frame(pa: u64) {
+    if SHARED_FRAMES.load(core::sync::atomic::Ordering::Acquire) != 0 {
+        let mut m = SHARED.lock();
+        if let Some(n) = m.get_mut(&pa) {
+            *n -= 1;
+            if *n <= 1 {
+                m.remove(&pa);
+            }
+            SHARED_FRAMES.store(m.len(), core::sync::atomic::Ordering::Release);
+            // Another owner keeps it.
+            return;
+        }
+    }
+    free_frame(pa);
+}
+
+/// Frames with more than one owner right now.
+pub fn shared_frames() -> usize {
+    SHARED_FRAMES.load(core::sync::atomic::Ordering::Acquire)
+}
+
 /// (free, total) frame counts.
 pub fn frame_stats() -> (usize, usize) {
     FRAMES

@@ -293,6 +293,90 @@ impl AddressSpace {
         Ok(start)
     }
 
+    /// Maps `frames` (each with an owner reference the caller hands over) at
+    /// a free address in the mmap area with `prot` (never executable), as an
+    /// anonymous region charged to the quota like `MAP`. Returns the
+    /// address. On failure the caller keeps the references; if some pages
+    /// were mapped for a moment, the failure names their range, which the
+    /// caller must shoot down before it lets the frames go.
+    pub fn map_shared(
+        &mut self,
+        frames: &[u64],
+        prot: u64,
+    ) -> Result<u64, (Error, Option<(u64, u64)>)> {
+        if prot & PROT_EXEC != 0 || prot & PROT_READ == 0 || frames.is_empty() {
+            return Err((Error::InvalidArgument, None));
+        }
+        let len = frames.len() as u64 * PAGE;
+        if self.charged().saturating_add(len) > self.quota {
+            return Err((Error::QuotaExceeded, None));
+        }
+        let start = self
+            .regions
+            .find_free(len, abi::MMAP_BASE)
+            .map_err(|e| (e.to_abi(), None))?;
+        let region = Region {
+            start,
+            len,
+            kind: RegionKind::Anonymous,
+            prot: prot as u8,
+        };
+        self.regions
+            .insert(region)
+            .map_err(|e| (e.to_abi(), None))?;
+        let flags = prot_flags(prot);
+        let mut tables = CountingFrames(&mut self.table_bytes);
+        for (i, &pa) in frames.iter().enumerate() {
+            let va = start + i as u64 * PAGE;
+            // SAFETY: this address space's own table; `va` lies in the
+            // region just reserved, so nothing else maps there.
+            if unsafe { self.pt.map(&Hhdm, &mut tables, va, pa, flags) }.is_err() {
+                for j in 0..i as u64 {
+                    // SAFETY: undoing the mappings made above.
+                    let _ = unsafe { self.pt.unmap(&Hhdm, start + j * PAGE) };
+                }
+                let _ = self.regions.remove_anonymous(start, len);
+                return Err((Error::NoMemory, Some((start, i as u64))));
+            }
+        }
+        self.anon_bytes += len;
+        Ok(start)
+    }
+
+    /// The frames behind `[addr, addr + len)`, which must be anonymous
+    /// memory mapped by `MAP` (and writable if `write`), each with a new
+    /// owner reference for the caller (see `mm::share_frame`).
+    pub fn share_range(&self, addr: u64, len: u64, write: bool) -> Result<Vec<u64>, Error> {
+        if len == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        if !addr.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
+            return Err(Error::Misaligned);
+        }
+        let end = addr.checked_add(len).ok_or(Error::BadAddress)?;
+        if addr < abi::USER_BASE || end > abi::USER_TOP {
+            return Err(Error::BadAddress);
+        }
+        let mut frames = Vec::new();
+        frames
+            .try_reserve_exact((len / PAGE) as usize)
+            .map_err(|_| Error::NoMemory)?;
+        let mut va = addr;
+        while va < end {
+            let anon = self
+                .regions
+                .lookup(va)
+                .is_some_and(|r| r.kind == RegionKind::Anonymous);
+            let pa = self.translate_user(va, write).filter(|_| anon);
+            frames.push(pa.ok_or(Error::BadAddress)?);
+            va += PAGE;
+        }
+        for &pa in &frames {
+            super::share_frame(pa);
+        }
+        Ok(frames)
+    }
+
     /// `mem::UNMAP`: removes anonymous mappings and returns their frames,
     /// which the caller frees after the TLB shootdown.
     pub fn unmap_anon(&mut self, addr: u64, len: u64) -> Result<Vec<u64>, Error> {
@@ -420,7 +504,7 @@ impl AddressSpace {
                 .clear_user_half(&Hhdm, &mut Frames, |_, pa, _| frames.push(pa))
         };
         for pa in frames {
-            super::free_frame(pa);
+            super::release_user_frame(pa);
         }
         super::free_frame(self.pt.root());
         self.regions = RegionMap::new();

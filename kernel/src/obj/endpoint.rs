@@ -90,6 +90,34 @@ pub enum Payload {
     Bytes(OolBytes),
     /// A handle object with the rights to install it with.
     Handle(KObject, Rights),
+    /// Frames of the sender's memory to map for the receiver.
+    Memory(SharedFrames),
+}
+
+/// Frames of a shared-memory grant in transit, each with an owner
+/// reference (`mm::share_frame`) that goes to the receiver's mapping, or
+/// back (`mm::release_user_frame`) if the grant is never delivered.
+pub struct SharedFrames {
+    /// The frames, in address order.
+    pub frames: Vec<u64>,
+    /// Map them writable.
+    pub writable: bool,
+}
+
+impl SharedFrames {
+    /// Hands the references over (to a mapping): dropping `self` releases
+    /// nothing afterwards.
+    pub fn handed_over(&mut self) {
+        self.frames.clear();
+    }
+}
+
+impl Drop for SharedFrames {
+    fn drop(&mut self) {
+        for &pa in &self.frames {
+            crate::mm::release_user_frame(pa);
+        }
+    }
 }
 
 impl Payload {
@@ -99,6 +127,7 @@ impl Payload {
             Payload::None => engine::tables::Ool::None,
             Payload::Bytes(_) => engine::tables::Ool::Bytes,
             Payload::Handle(..) => engine::tables::Ool::Handle,
+            Payload::Memory(_) => engine::tables::Ool::Memory,
         }
     }
 }

@@ -9,10 +9,13 @@
 //! kernel object it names and is installed in the receiver's table on
 //! receipt; an endpoint handle is re-badged with the receiver's domain id,
 //! so a server always sees who really calls, whoever passed the handle on.
+//! Shared memory travels as the sender's frames, each with an extra owner
+//! reference, and is mapped into the receiver's mmap area on receipt; a
+//! frame is freed when its last owner lets it go (`mm::release_user_frame`).
 
 use super::TrapFrame;
 use crate::obj::domain::{Domain, KObject};
-use crate::obj::endpoint::{OolBytes, Payload};
+use crate::obj::endpoint::{OolBytes, Payload, SharedFrames};
 use crate::sched;
 use abi::ool::{self, DESCRIPTOR_SIZE, Descriptor};
 use abi::{Error, Handle, Tag, rights};
@@ -59,6 +62,17 @@ pub fn take(domain: &Domain, addr: u64) -> Result<Payload, Error> {
                 // Every domain has its own kernel-endpoint handles already.
                 KObject::Kernel(_) => Err(Error::InvalidArgument),
             }
+        }
+        ool::MEMORY_READ | ool::MEMORY_WRITE => {
+            if d.send_b > ool::MAX_GRANT {
+                return Err(Error::InvalidArgument);
+            }
+            let writable = d.send_kind == ool::MEMORY_WRITE;
+            let frames = domain
+                .space
+                .lock()
+                .share_range(d.send_a, d.send_b, writable)?;
+            Ok(Payload::Memory(SharedFrames { frames, writable }))
         }
         _ => Err(Error::InvalidArgument),
     }
@@ -114,6 +128,34 @@ pub fn receive(frame: &TrapFrame, tag: Tag, payload: Payload) -> Tag {
             if let Ok(h) = domain.handles.lock().insert(obj, r) {
                 d.recv_kind = ool::HANDLE;
                 d.recv_handle = u64::from(h.0);
+            }
+        }
+        Payload::Memory(mut grant) => {
+            use abi::mem::{PROT_READ, PROT_WRITE};
+            let prot = if grant.writable {
+                PROT_READ | PROT_WRITE
+            } else {
+                PROT_READ
+            };
+            let mapped = domain.space.lock().map_shared(&grant.frames, prot);
+            match mapped {
+                Ok(addr) => {
+                    d.recv_kind = if grant.writable {
+                        ool::MEMORY_WRITE
+                    } else {
+                        ool::MEMORY_READ
+                    };
+                    d.recv_len = grant.frames.len() as u64 * abi::PAGE_SIZE;
+                    d.recv_handle = addr;
+                    grant.handed_over();
+                }
+                Err((_, Some((start, pages)))) => {
+                    // Mapped for a moment: another CPU running this domain
+                    // may hold the translations. Flush them before the
+                    // references (and perhaps the frames) go.
+                    crate::tlb::shootdown(domain, start, pages);
+                }
+                Err((_, None)) => {}
             }
         }
     }

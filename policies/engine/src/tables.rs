@@ -139,6 +139,8 @@ pub enum Ool {
     Bytes = 1,
     /// A handle passed on with (at most) its rights.
     Handle = 2,
+    /// Memory shared with the receiver.
+    Memory = 3,
 }
 
 impl Ool {
@@ -148,6 +150,7 @@ impl Ool {
             0 => Some(Ool::None),
             1 => Some(Ool::Bytes),
             2 => Some(Ool::Handle),
+            3 => Some(Ool::Memory),
             _ => None,
         }
     }

@@ -63,6 +63,8 @@ pub enum OolKind {
     Bytes,
     /// `handle`: a handle passed on with the rights the sender gives.
     Handle,
+    /// `memory`: pages of the sender's memory shared with the receiver.
+    Memory,
 }
 
 impl OolKind {
@@ -71,12 +73,13 @@ impl OolKind {
         match self {
             OolKind::Bytes => "bytes",
             OolKind::Handle => "handle",
+            OolKind::Memory => "memory",
         }
     }
 
     /// The kind with the given name, if there is one.
     pub fn from_name(name: &str) -> Option<OolKind> {
-        [OolKind::Bytes, OolKind::Handle]
+        [OolKind::Bytes, OolKind::Handle, OolKind::Memory]
             .into_iter()
             .find(|k| k.name() == name)
     }

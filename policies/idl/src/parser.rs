@@ -376,7 +376,7 @@ impl Parser<'_> {
 
     fn ty(&mut self) -> PResult<(AstType, Range<usize>)> {
         let types = Type::ALL.map(Type::name).join(" ");
-        let hint = format!("the types are: {types}, and out of line: bytes handle");
+        let hint = format!("the types are: {types}, and out of line: bytes handle memory");
         match self.peek() {
             Some(TokenKind::Ident(s)) => {
                 let found = Type::from_name(s)

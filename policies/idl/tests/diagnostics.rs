@@ -497,7 +497,7 @@ fn out_of_line_parts() {
         &iface("method m(a: byte) = 1;"),
         "unknown type `byte`",
         "byte",
-        "out of line: bytes handle",
+        "out of line: bytes handle memory",
     );
 }
 

@@ -136,6 +136,7 @@ fn echo_interface_matches_the_selftest_server() {
             ("slow", 4),
             ("put", 5),
             ("adopt", 6),
+            ("view", 7),
             ("done", 9)
         ]
     );

@@ -73,6 +73,10 @@ impl EchoServer for Echo {
         Err(Error::Denied)
     }
 
+    fn view(&mut self, _: &Caller, region: sys::Shared) -> Result<u64, Error> {
+        Ok(region.len)
+    }
+
     fn done(&mut self, _: &Caller) -> Result<(), Error> {
         self.done += 1;
         Ok(())
@@ -143,7 +147,7 @@ fn server_rejects_malformed_requests_with_error_replies() {
         sys::call(h, Message::new(Tag::new(iface, method), words)).unwrap()
     };
 
-    assert_eq!(ask(0x100, 7, [0; 4]), err(0x100, Error::BadMethod));
+    assert_eq!(ask(0x100, 8, [0; 4]), err(0x100, Error::BadMethod));
     assert_eq!(ask(0x100, 0, [0; 4]), err(0x100, Error::BadMethod));
     assert_eq!(ask(0x100, 0xffff, [0; 4]), err(0x100, Error::BadMethod));
     assert_eq!(
@@ -371,6 +375,10 @@ impl KitchenServer for Mirror {
         self.given = Some(tag);
         Ok(())
     }
+    fn lend(&mut self, _: &Caller2, page: sys::Shared) -> Result<u64, Error> {
+        self.calls.push("lend");
+        Ok(page.len + u64::from(page.writable))
+    }
 }
 
 impl HTTPFilesServer for Mirror {
@@ -514,6 +522,12 @@ fn out_of_line_arguments_reach_the_server() {
         }),
         Ok(())
     );
+    let share = sys::Share {
+        addr: 0x7000,
+        len: 8192,
+        writable: true,
+    };
+    assert_eq!(k.lend(share), Ok(8193));
     // A register-only request for a method that takes bytes is refused,
     // and so is an out-of-line part sent to a register-only method.
     let raw = sys::call(k.handle, Message::new(Tag::new(0x2345, 0x11), [1, 0, 0, 0])).unwrap();
@@ -536,7 +550,7 @@ fn out_of_line_arguments_reach_the_server() {
     );
     sys::close(inbox);
     let mirror = server.join().unwrap();
-    assert_eq!(mirror.calls, ["put", "put", "give"]);
+    assert_eq!(mirror.calls, ["put", "put", "give", "lend"]);
     assert_eq!(mirror.given, Some(h));
 }
 
@@ -623,6 +637,10 @@ proptest! {
             None => (sys::Received::None, 0),
             Some(idl::OolKind::Bytes) => (sys::Received::Bytes { data: &[1, 2, 3], total: 3 }, Tag::OOL),
             Some(idl::OolKind::Handle) => (sys::Received::Handle(Handle::new(7, 1)), Tag::OOL),
+            Some(idl::OolKind::Memory) => {
+                let shared = sys::Shared { addr: 0x4000_0000_0000, len: 4096, writable: false };
+                (sys::Received::Memory(shared), Tag::OOL)
+            }
         };
         let tag = Tag::with_flags(kitchen.id, m.id, flags);
         let request = sys::Request { badge: 9, msg: Message::new(tag, words), ool };
@@ -659,6 +677,7 @@ proptest! {
             ("very_long_method_name_that_forces_layout", k.very_long_method_name_that_forces_layout(0, 0).is_ok()),
             ("put", k.put(0, &[1, 2]).is_ok()),
             ("give", k.give(sys::Grant { handle: Handle::new(3, 1), rights: 1 }).is_ok()),
+            ("lend", k.lend(sys::Share { addr: 0x1000, len: 4096, writable: false }).is_ok()),
         ];
         prop_assert_eq!(verdicts.len(), kitchen.methods.len());
         for (name, ok) in verdicts {

@@ -48,6 +48,7 @@ fn ool(f: &Option<idl::OolField>) -> Ool {
         None => Ool::None,
         Some(idl::OolKind::Bytes) => Ool::Bytes,
         Some(idl::OolKind::Handle) => Ool::Handle,
+        Some(idl::OolKind::Memory) => Ool::Memory,
     }
 }
 

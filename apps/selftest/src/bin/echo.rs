@@ -72,6 +72,21 @@ impl EchoServer for Echo {
         Ok(peer.who()?.badge)
     }
 
+    fn view(&mut self, _: &Caller, region: sys::Shared) -> Result<u64, rt::abi::Error> {
+        let len = usize::try_from(region.len).map_err(|_| rt::abi::Error::InvalidArgument)?;
+        // SAFETY: the kernel mapped `len` readable bytes at `addr` for this
+        // domain when the request arrived, and nothing else here uses them.
+        let bytes = unsafe { core::slice::from_raw_parts(region.addr as *const u8, len) };
+        let sum = bytes.iter().map(|&b| u64::from(b)).sum();
+        if region.writable && len > 0 {
+            // SAFETY: mapped writable, as `writable` says.
+            unsafe { core::ptr::write_volatile(region.addr as *mut u8, 0xab) };
+        }
+        // SAFETY: `bytes` is not used after this point.
+        unsafe { kernel::unmap(region.addr, region.len)? };
+        Ok(sum)
+    }
+
     fn done(&mut self, _: &Caller) -> Result<(), rt::abi::Error> {
         self.done += 1;
         Ok(())

@@ -15,6 +15,13 @@
 //!    `BadAddress`;
 //! 6. bytes with `ping`, a register-only method: `Denied` (the security
 //!    module finds the message malformed), and the server keeps serving.
+//!
+//! Shared memory (`view`):
+//! 7. two pages shared read-only: the server sums them and cannot change
+//!    them; shared writable: its write shows up here (same frames, no
+//!    copy);
+//! 8. sharing memory that is not `MAP`ped anonymous memory (the stack),
+//!    an unaligned range, or a read-only mapping as writable: refused.
 
 #![no_std]
 #![no_main]
@@ -56,6 +63,79 @@ fn raw_ool_call(h: Handle, tag: Tag, descriptor: u64) -> Result<(), Error> {
         )
     };
     sys::decode_status(ret.status)
+}
+
+fn share_checks(front: &EchoClient, ok: &mut bool) {
+    use rt::abi::mem::{PROT_READ, PROT_WRITE};
+    let len = 2 * rt::abi::PAGE_SIZE;
+    let Ok(addr) = kernel::map(0, len, PROT_READ | PROT_WRITE) else {
+        check(ok, "map two pages to share", false);
+        return;
+    };
+    // SAFETY: freshly mapped, readable and writable, used only here.
+    let page = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len as usize) };
+    for (i, b) in page.iter_mut().enumerate() {
+        *b = (i % 251) as u8;
+    }
+    let sum: u64 = page.iter().map(|&b| u64::from(b)).sum();
+    let share = |writable| sys::Share {
+        addr,
+        len,
+        writable,
+    };
+    check(
+        ok,
+        "share two pages read-only: the server reads them",
+        front.view(share(false)) == Ok(sum),
+    );
+    check(ok, "a read-only share stays unchanged", page[0] == 0);
+    check(
+        ok,
+        "share writable: the server reads them",
+        front.view(share(true)) == Ok(sum),
+    );
+    // SAFETY: a volatile read of our own mapped byte, which the server wrote.
+    let first = unsafe { core::ptr::read_volatile(addr as *const u8) };
+    check(
+        ok,
+        "share writable: the server's write shows here",
+        first == 0xab,
+    );
+    let stack_var = 0u64;
+    let stack_page = (&stack_var as *const u64 as u64) & !(rt::abi::PAGE_SIZE - 1);
+    check(
+        ok,
+        "share the stack: BadAddress",
+        front.view(sys::Share {
+            addr: stack_page,
+            len: rt::abi::PAGE_SIZE,
+            writable: false,
+        }) == Err(Error::BadAddress),
+    );
+    check(
+        ok,
+        "share an unaligned range: Misaligned",
+        front.view(sys::Share {
+            addr: addr + 1,
+            len: rt::abi::PAGE_SIZE,
+            writable: false,
+        }) == Err(Error::Misaligned),
+    );
+    // SAFETY: `page` is not used after this point.
+    let _ = unsafe { kernel::unmap(addr, len) };
+    if let Ok(ro) = kernel::map(0, rt::abi::PAGE_SIZE, PROT_READ) {
+        check(
+            ok,
+            "share read-only memory writable: BadAddress",
+            front.view(sys::Share {
+                addr: ro,
+                len: rt::abi::PAGE_SIZE,
+                writable: true,
+            }) == Err(Error::BadAddress),
+        );
+        // SAFETY: never used.
+        let _ = unsafe { kernel::unmap(ro, rt::abi::PAGE_SIZE) };
+    }
 }
 
 fn main() -> i32 {
@@ -156,6 +236,8 @@ fn main() -> i32 {
         "front still answers",
         front.ping(1, 2, 3, 4).is_ok(),
     );
+
+    share_checks(&front, &mut ok);
 
     let _ = front.done();
     let _ = back.done();

@@ -59,6 +59,9 @@ impl EchoServer for Server {
     fn adopt(&mut self, _: &Caller, _: rt::abi::Handle) -> Result<u64, Error> {
         Err(Error::Denied)
     }
+    fn view(&mut self, _: &Caller, _: rt::sys::Shared) -> Result<u64, Error> {
+        Err(Error::Denied)
+    }
     fn done(&mut self, _: &Caller) -> Result<(), Error> {
         self.done += 1;
         Ok(())

@@ -117,6 +117,8 @@ fn ool_param(m: &Method, client: bool) -> Option<String> {
         (OolKind::Bytes, _) => "&[u8]",
         (OolKind::Handle, true) => "rt::sys::Grant",
         (OolKind::Handle, false) => "abi::Handle",
+        (OolKind::Memory, true) => "rt::sys::Share",
+        (OolKind::Memory, false) => "rt::sys::Shared",
     };
     Some(format!("{}: {ty}", f.name))
 }
@@ -320,6 +322,7 @@ fn reply_message(
             let send = match f.kind {
                 OolKind::Bytes => "Bytes",
                 OolKind::Handle => "Handle",
+                OolKind::Memory => "Share",
             };
             self.line(
                 8,
@@ -487,6 +490,11 @@ fn reply_message(
             }
             Some(OolKind::Handle) => {
                 self.line(16, "let rt::sys::Received::Handle(ool) = ool else {");
+                self.line(20, "return Err(abi::Error::InvalidArgument);");
+                self.line(16, "};");
+            }
+            Some(OolKind::Memory) => {
+                self.line(16, "let rt::sys::Received::Memory(ool) = ool else {");
                 self.line(20, "return Err(abi::Error::InvalidArgument);");
                 self.line(16, "};");
             }

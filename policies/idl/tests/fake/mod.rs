@@ -42,6 +42,29 @@ pub mod rt {
             pub rights: u32,
         }
 
+        /// Memory to share, as in `rt::sys`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct Share {
+            /// Start address.
+            pub addr: u64,
+            /// Length in bytes.
+            pub len: u64,
+            /// The receiver may write too.
+            pub writable: bool,
+        }
+
+        /// Shared memory as received, as in `rt::sys` (the fake maps
+        /// nothing: the address is the sender's).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct Shared {
+            /// Address.
+            pub addr: u64,
+            /// Length in bytes.
+            pub len: u64,
+            /// Writable.
+            pub writable: bool,
+        }
+
         /// An out-of-line part to send, as in `rt::sys`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Send<'a> {
@@ -49,6 +72,8 @@ pub mod rt {
             Bytes(&'a [u8]),
             /// A handle to pass on.
             Handle(Grant),
+            /// Memory to share.
+            Share(Share),
         }
 
         /// What arrived out of line, as in `rt::sys`.
@@ -60,6 +85,8 @@ pub mod rt {
             Bytes { data: &'a [u8], total: usize },
             /// A handle installed for the receiver.
             Handle(Handle),
+            /// Shared memory.
+            Memory(Shared),
             /// Something was sent but there was nowhere to put it.
             Lost,
         }
@@ -85,6 +112,7 @@ pub mod rt {
         enum Part {
             Bytes(Vec<u8>),
             Handle(Grant),
+            Share(Share),
         }
 
         struct Envelope {
@@ -184,6 +212,7 @@ pub mod rt {
                 }
                 Send::Bytes(b) => Part::Bytes(b.to_vec()),
                 Send::Handle(g) => Part::Handle(g),
+                Send::Share(m) => Part::Share(m),
             };
             let tag = Tag::with_flags(msg.tag.interface(), msg.tag.method(), Tag::OOL);
             call_part(h, Message::new(tag, msg.words), Some(part))
@@ -244,6 +273,11 @@ pub mod rt {
                     }
                 }
                 Some(Part::Handle(g)) => Received::Handle(g.handle),
+                Some(Part::Share(m)) => Received::Memory(Shared {
+                    addr: m.addr,
+                    len: m.len,
+                    writable: m.writable,
+                }),
             };
             Ok(Request { badge, msg, ool })
         }

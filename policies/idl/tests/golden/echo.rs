@@ -89,6 +89,9 @@ pub mod echo {
         /// Method `adopt`.
         pub const ADOPT: u16 = 6;
 
+        /// Method `view`.
+        pub const VIEW: u16 = 7;
+
         /// Method `done`.
         pub const DONE: u16 = 9;
     }
@@ -125,8 +128,8 @@ pub mod echo {
     }
 }
 
-/// Echo service used by the IPC tests and benchmarks. `put` and `adopt`
-/// carry an out-of-line part; the other methods are register-only.
+/// Echo service used by the IPC tests and benchmarks. `put`, `adopt` and
+/// `view` carry an out-of-line part; the other methods are register-only.
 ///
 /// Client of interface `Echo` (0x100): one method per IPC method.
 #[allow(dead_code)]
@@ -209,6 +212,18 @@ impl EchoClient {
         Ok(words[0])
     }
 
+    /// Sums the bytes of memory the caller shares; if it is shared
+    /// writable, also stores 0xab in its first byte (so the caller can see
+    /// that both hold the same memory, not a copy). Unmaps it after.
+    pub fn view(&self, region: rt::sys::Share) -> Result<u64, abi::Error> {
+        let send_ = rt::sys::Send::Share(region);
+        let words = [0, 0, 0, 0];
+        let tag = abi::Tag::new(echo::INTERFACE, echo::method::VIEW);
+        let reply = rt::sys::call_with(self.handle, abi::Message::new(tag, words), send_)?;
+        let words = reply_words(reply, tag, 1)?;
+        Ok(words[0])
+    }
+
     /// The caller has finished; the server exits once all its clients have.
     pub fn done(&self) -> Result<(), abi::Error> {
         let words = [0, 0, 0, 0];
@@ -219,8 +234,8 @@ impl EchoClient {
     }
 }
 
-/// Echo service used by the IPC tests and benchmarks. `put` and `adopt`
-/// carry an out-of-line part; the other methods are register-only.
+/// Echo service used by the IPC tests and benchmarks. `put`, `adopt` and
+/// `view` carry an out-of-line part; the other methods are register-only.
 ///
 /// Server of interface `Echo` (0x100): implement one method per IPC method,
 /// then run [`serve_echo`]. An `Err` is sent to the client as an error reply.
@@ -254,6 +269,11 @@ pub trait EchoServer {
     /// and returns the badge that server saw (the kernel re-badges a passed
     /// handle with its new holder's domain id).
     fn adopt(&mut self, caller: &Caller, peer: abi::Handle) -> Result<u64, abi::Error>;
+
+    /// Sums the bytes of memory the caller shares; if it is shared
+    /// writable, also stores 0xab in its first byte (so the caller can see
+    /// that both hold the same memory, not a copy). Unmaps it after.
+    fn view(&mut self, caller: &Caller, region: rt::sys::Shared) -> Result<u64, abi::Error>;
 
     /// The caller has finished; the server exits once all its clients have.
     fn done(&mut self, caller: &Caller) -> Result<(), abi::Error>;
@@ -340,6 +360,16 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
                     return Err(abi::Error::InvalidArgument);
                 }
                 let reply = server.adopt(caller, ool)?;
+                Ok([reply, 0, 0, 0])
+            }
+            echo::method::VIEW => {
+                let rt::sys::Received::Memory(ool) = ool else {
+                    return Err(abi::Error::InvalidArgument);
+                };
+                if words.iter().any(|&w| w != 0) {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                let reply = server.view(caller, ool)?;
                 Ok([reply, 0, 0, 0])
             }
             echo::method::DONE => {

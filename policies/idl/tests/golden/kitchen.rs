@@ -149,6 +149,9 @@ pub mod kitchen {
 
         /// Method `give`.
         pub const GIVE: u16 = 18;
+
+        /// Method `lend`.
+        pub const LEND: u16 = 19;
     }
 
     /// Results of method `narrow`.
@@ -384,6 +387,16 @@ impl KitchenClient {
         reply_words(reply, tag, 0)?;
         Ok(())
     }
+
+    /// Calls method `lend` (19).
+    pub fn lend(&self, page: rt::sys::Share) -> Result<u64, abi::Error> {
+        let send_ = rt::sys::Send::Share(page);
+        let words = [0, 0, 0, 0];
+        let tag = abi::Tag::new(kitchen::INTERFACE, kitchen::method::LEND);
+        let reply = rt::sys::call_with(self.handle, abi::Message::new(tag, words), send_)?;
+        let words = reply_words(reply, tag, 1)?;
+        Ok(words[0])
+    }
 }
 
 /// Every shape the generator has to handle.
@@ -469,6 +482,9 @@ pub trait KitchenServer {
 
     /// Serves method `give` (18).
     fn give(&mut self, caller: &Caller, tag: abi::Handle) -> Result<(), abi::Error>;
+
+    /// Serves method `lend` (19).
+    fn lend(&mut self, caller: &Caller, page: rt::sys::Shared) -> Result<u64, abi::Error>;
 }
 
 /// Answers one request to interface `Kitchen`: checks its tag and argument words,
@@ -654,6 +670,16 @@ pub fn dispatch_kitchen(
                 }
                 server.give(caller, ool)?;
                 Ok([0, 0, 0, 0])
+            }
+            kitchen::method::LEND => {
+                let rt::sys::Received::Memory(ool) = ool else {
+                    return Err(abi::Error::InvalidArgument);
+                };
+                if words.iter().any(|&w| w != 0) {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                let reply = server.lend(caller, ool)?;
+                Ok([reply, 0, 0, 0])
             }
             _ => Err(abi::Error::BadMethod),
         }
