@@ -117,19 +117,26 @@ fn handle(frame: &TrapFrame) -> Result<Reply, Error> {
 }
 
 /// The registers of a received reply, after its out-of-line part (if any)
-/// went where the caller's descriptor says.
+/// went where the caller's descriptor says. `r12` names a descriptor only
+/// if the call itself had `Tag::OOL` (the frame still holds the call's
+/// tag); after a register-only call it is whatever the program left there,
+/// and the kernel must not write through it.
 pub fn reply_of(frame: &TrapFrame, p: Parcel) -> Reply {
+    let called_with_ool = (frame.rsi >> 32) & u64::from(Tag::OOL) != 0;
+    let descriptor = if called_with_ool { frame.r12 } else { 0 };
     Reply {
-        tag: ool::receive(frame, p.msg.tag, p.payload).raw(),
+        tag: ool::receive(descriptor, p.msg.tag, p.payload).raw(),
         words: p.msg.words,
         badge: None,
     }
 }
 
-/// The registers of a received request (see [`reply_of`]).
+/// The registers of a received request (see [`reply_of`]). For `Recv` and
+/// `Reply` with receive, `r12` is the receive descriptor or 0, as the ABI
+/// says.
 pub fn request_of(frame: &TrapFrame, (p, badge): (Parcel, u64)) -> Reply {
     Reply {
-        tag: ool::receive(frame, p.msg.tag, p.payload).raw(),
+        tag: ool::receive(frame.r12, p.msg.tag, p.payload).raw(),
         words: p.msg.words,
         badge: Some(badge),
     }

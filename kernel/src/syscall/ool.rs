@@ -13,7 +13,6 @@
 //! reference, and is mapped into the receiver's mmap area on receipt; a
 //! frame is freed when its last owner lets it go (`mm::release_user_frame`).
 
-use super::TrapFrame;
 use crate::obj::domain::{Domain, KObject};
 use crate::obj::endpoint::{OolBytes, Payload, SharedFrames};
 use crate::sched;
@@ -79,13 +78,13 @@ pub fn take(domain: &Domain, addr: u64) -> Result<Payload, Error> {
 }
 
 /// Gives `payload` to the current thread, which has just received a
-/// message with tag `tag`, through the descriptor in its `r12` (0: none).
+/// message with tag `tag`, through its descriptor at `descriptor` (0: none).
 /// Returns the tag to hand over: with `Tag::OOL` set when the message had
 /// an out-of-line part, whether or not it could be delivered. The message
 /// itself is never refused here: a receiver without a descriptor, with a
 /// bad one, or with too small a buffer loses (part of) the extra data and
 /// can tell from `recv_kind` and `recv_len`.
-pub fn receive(frame: &TrapFrame, tag: Tag, payload: Payload) -> Tag {
+pub fn receive(descriptor: u64, tag: Tag, payload: Payload) -> Tag {
     if matches!(payload, Payload::None) {
         return tag;
     }
@@ -94,7 +93,7 @@ pub fn receive(frame: &TrapFrame, tag: Tag, payload: Payload) -> Tag {
     let Some(domain) = me.domain.as_ref() else {
         return flagged;
     };
-    let Ok(mut d) = read_descriptor(domain, frame.r12) else {
+    let Ok(mut d) = read_descriptor(domain, descriptor) else {
         return flagged;
     };
     d.recv_kind = ool::NONE;
@@ -160,6 +159,6 @@ pub fn receive(frame: &TrapFrame, tag: Tag, payload: Payload) -> Tag {
         }
     }
     // A receiver that unmapped its descriptor meanwhile just learns less.
-    let _ = domain.space.lock().copy_to_user(frame.r12, &d.to_bytes());
+    let _ = domain.space.lock().copy_to_user(descriptor, &d.to_bytes());
     flagged
 }
