@@ -92,6 +92,32 @@ fn partner(pc: &PerCpu, t: &ThreadRef) -> Partner {
     }
 }
 
+/// Item 4: this CPU's verdict cache allows the message.
+#[inline(always)]
+fn cached_allow(
+    pc: &PerCpu,
+    kind: EventKind,
+    src: u16,
+    dst: u16,
+    iface: u16,
+    method: u16,
+    w: &[u64; 4],
+) -> Result<(), Miss> {
+    let key = Key {
+        kind,
+        src,
+        dst,
+        iface,
+        method,
+    };
+    // SAFETY: owner CPU, interrupts off, reference dropped at once.
+    if unsafe { pc.verdicts() }.allows(key, security::generation(), w) {
+        Ok(())
+    } else {
+        Err(Miss::Verdict)
+    }
+}
+
 /// Item 6: nothing pending for the current thread or this CPU.
 #[inline(always)]
 fn nothing_pending(pc: &PerCpu, me: &crate::obj::thread::Thread) -> Result<(), Miss> {
@@ -117,17 +143,8 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
     let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
     let (ep, badge) = dom.endpoint(handle, rights::CALL).ok_or(Miss::Handle)?;
     let w = words(frame);
-    let key = Key {
-        kind: EventKind::Request,
-        src: dom.context,
-        dst: ep.context,
-        iface,
-        method,
-    };
-    // SAFETY: owner CPU, interrupts off, reference dropped at once.
-    if !unsafe { pc.verdicts() }.allows(key, security::generation(), &w) {
-        return Err(Miss::Verdict);
-    }
+    let (src, dst) = (dom.context, ep.context);
+    cached_allow(pc, EventKind::Request, src, dst, iface, method, &w)?;
     let mut st = ep.state();
     if st.dead {
         return Err(Miss::NoPartner);
@@ -177,17 +194,8 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
     let c = me.ipc.lock().caller.clone().ok_or(Miss::NoPartner)?;
     let client = c.domain.as_ref().ok_or(Miss::NoPartner)?;
     let w = words(frame);
-    let key = Key {
-        kind: EventKind::Response,
-        src: dom.context,
-        dst: client.context,
-        iface,
-        method,
-    };
-    // SAFETY: owner CPU, interrupts off, reference dropped at once.
-    if !unsafe { pc.verdicts() }.allows(key, security::generation(), &w) {
-        return Err(Miss::Verdict);
-    }
+    let (src, dst) = (dom.context, client.context);
+    cached_allow(pc, EventKind::Response, src, dst, iface, method, &w)?;
     let mut st = ep.state();
     if st.dead || !st.callers.is_empty() {
         // A queued caller: the slow path hands it over.

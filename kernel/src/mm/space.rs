@@ -434,64 +434,60 @@ impl AddressSpace {
             .is_some_and(|r| r.prot as u64 & PROT_EXEC != 0)
     }
 
-    /// Copies `buf.len()` bytes from user address `va`.
-    pub fn copy_from_user(&self, va: u64, buf: &mut [u8]) -> Result<(), Error> {
-        let len = buf.len() as u64;
+    /// Calls `f(kernel pointer, offset, length)` for each piece of
+    /// `[va, va + len)` that lies within one page, after checking that the
+    /// whole range is user memory mapped readable (and writable if
+    /// `write`), so a failure copies nothing.
+    fn for_each_user_chunk(
+        &self,
+        va: u64,
+        len: u64,
+        write: bool,
+        mut f: impl FnMut(*mut u8, usize, usize),
+    ) -> Result<(), Error> {
         let end = va.checked_add(len).ok_or(Error::BadAddress)?;
         if end > abi::USER_TOP {
             return Err(Error::BadAddress);
         }
-        let mut done = 0u64;
-        while done < len {
-            let cur = va + done;
-            let chunk = (PAGE - cur % PAGE).min(len - done);
-            let pa = self.translate_user(cur, false).ok_or(Error::BadAddress)?;
-            // SAFETY: `pa` is a user frame of this address space, which the
-            // caller keeps locked, so it cannot be freed during the copy; the
-            // chunk stays inside one page.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    phys_to_virt(pa) as *const u8,
-                    buf.as_mut_ptr().add(done as usize),
-                    chunk as usize,
-                )
-            };
-            done += chunk;
+        if len == 0 {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    /// Copies `buf` to user address `va`, which must be mapped writable.
-    pub fn copy_to_user(&self, va: u64, buf: &[u8]) -> Result<(), Error> {
-        let len = buf.len() as u64;
-        let end = va.checked_add(len).ok_or(Error::BadAddress)?;
-        if end > abi::USER_TOP {
-            return Err(Error::BadAddress);
-        }
-        // Check the whole range first, so a failed copy writes nothing.
         let mut at = va & !(PAGE - 1);
         while at < end {
-            self.translate_user(at, true).ok_or(Error::BadAddress)?;
+            self.translate_user(at, write).ok_or(Error::BadAddress)?;
             at += PAGE;
         }
         let mut done = 0u64;
         while done < len {
             let cur = va + done;
             let chunk = (PAGE - cur % PAGE).min(len - done);
-            let pa = self.translate_user(cur, true).ok_or(Error::BadAddress)?;
-            // SAFETY: `pa` is a writable user frame of this address space,
-            // which the caller keeps locked, so it cannot be freed during
-            // the copy; the chunk stays inside one page.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    buf.as_ptr().add(done as usize),
-                    phys_to_virt(pa) as *mut u8,
-                    chunk as usize,
-                )
-            };
+            let pa = self.translate_user(cur, write).ok_or(Error::BadAddress)?;
+            f(phys_to_virt(pa) as *mut u8, done as usize, chunk as usize);
             done += chunk;
         }
         Ok(())
+    }
+
+    /// Copies `buf.len()` bytes from user address `va`.
+    pub fn copy_from_user(&self, va: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let dst = buf.as_mut_ptr();
+        self.for_each_user_chunk(va, buf.len() as u64, false, |src, off, n| {
+            // SAFETY: `src` is `n` bytes of a user frame of this address
+            // space, which the caller keeps locked so it cannot be freed
+            // during the copy; `off + n` is within `buf`.
+            unsafe { core::ptr::copy_nonoverlapping(src, dst.add(off), n) }
+        })
+    }
+
+    /// Copies `buf` to user address `va`, which must be mapped writable.
+    pub fn copy_to_user(&self, va: u64, buf: &[u8]) -> Result<(), Error> {
+        let src = buf.as_ptr();
+        self.for_each_user_chunk(va, buf.len() as u64, true, |dst, off, n| {
+            // SAFETY: `dst` is `n` bytes of a writable user frame of this
+            // address space, locked by the caller; `off + n` is within
+            // `buf`.
+            unsafe { core::ptr::copy_nonoverlapping(src.add(off), dst, n) }
+        })
     }
 
     /// Frees every user frame, every lower-half table and the root.
