@@ -172,7 +172,6 @@ fn kind_name(k: EventKind) -> &'static str {
 }
 
 /// Decides one event; `Err(Denied)` if the policy refuses it.
-#[allow(clippy::too_many_arguments)]
 pub fn check(
     kind: EventKind,
     src: u16,
@@ -182,26 +181,34 @@ pub fn check(
     words: [u64; 4],
     ool: Ool,
 ) -> Result<(), Error> {
-    let ev = Event {
-        kind,
-        src,
-        dst,
-        iface,
-        method,
-        words,
-        ool,
-    };
     let pc = crate::percpu::this();
     // The cache holds register-only verdicts (its shape check covers words
     // only).
-    // SAFETY: owner CPU, interrupts off; the reference is dropped at once.
-    if crate::fastpath::enabled()
-        && ool == Ool::None
-        && unsafe { pc.verdicts() }.allows(Key::of(&ev), generation(), &words)
-    {
-        return Ok(());
+    if crate::fastpath::enabled() && ool == Ool::None {
+        let key = Key {
+            kind,
+            src,
+            dst,
+            iface,
+            method,
+        };
+        // SAFETY: owner CPU, interrupts off; the reference is dropped at once.
+        if unsafe { pc.verdicts() }.allows(key, generation(), &words) {
+            return Ok(());
+        }
     }
-    evaluate(pc, &ev)
+    evaluate(
+        pc,
+        &Event {
+            kind,
+            src,
+            dst,
+            iface,
+            method,
+            words,
+            ool,
+        },
+    )
 }
 
 /// The full decision: the engine's evaluation (filling this CPU's verdict

@@ -572,10 +572,31 @@ pub mod kernel_ifaces {
         },
     ];
 
+    /// Bit `m` of entry `i`: kernel interface `i` has method `m` (methods
+    /// are numbered below 64), computed from [`ALL`] at build time.
+    const MASKS: [u64; iface::AUDIT as usize + 1] = {
+        let mut masks = [0u64; iface::AUDIT as usize + 1];
+        let mut i = 0;
+        while i < ALL.len() {
+            let mut k = 0;
+            while k < ALL[i].methods.len() {
+                let id = ALL[i].methods[k].id;
+                assert!(id < 64, "kernel method numbers are below 64");
+                masks[ALL[i].id as usize] |= 1 << id;
+                k += 1;
+            }
+            i += 1;
+        }
+        masks
+    };
+
     /// Whether kernel interface `iface` has method `method`.
+    #[inline]
     pub fn has_method(iface: u16, method: u16) -> bool {
-        ALL.iter()
-            .any(|i| i.id == iface && i.methods.iter().any(|m| m.id == method))
+        method < 64
+            && MASKS
+                .get(usize::from(iface))
+                .is_some_and(|m| m & (1 << method) != 0)
     }
 }
 
