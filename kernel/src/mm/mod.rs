@@ -117,11 +117,24 @@ static SHARED: spin::Mutex<alloc::collections::BTreeMap<u64, u32>> =
     spin::Mutex::new(alloc::collections::BTreeMap::new());
 static SHARED_FRAMES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
+/// Most frames that may be shared at once: bounds the map's share of the
+/// kernel heap (about 50 bytes an entry), so sharing cannot exhaust it.
+pub const MAX_SHARED_FRAMES: usize = 32 * 1024;
+
 /// Adds an owner to the user frame `pa` (which has at least one).
-pub fn share_frame(pa: u64) {
+/// `NoMemory` when [`MAX_SHARED_FRAMES`] frames are shared already.
+pub fn share_frame(pa: u64) -> Result<(), abi::Error> {
     let mut m = SHARED.lock();
-    *m.entry(pa).or_insert(1) += 1;
+    if let Some(n) = m.get_mut(&pa) {
+        *n += 1;
+        return Ok(());
+    }
+    if m.len() >= MAX_SHARED_FRAMES {
+        return Err(abi::Error::NoMemory);
+    }
+    m.insert(pa, 2);
     SHARED_FRAMES.store(m.len(), core::sync::atomic::Ordering::Release);
+    Ok(())
 }
 
 /// Drops one owner of the user frame `pa`; frees it when that was the last.

@@ -371,8 +371,13 @@ impl AddressSpace {
             frames.push(pa.ok_or(Error::BadAddress)?);
             va += PAGE;
         }
-        for &pa in &frames {
-            super::share_frame(pa);
+        for (i, &pa) in frames.iter().enumerate() {
+            if let Err(e) = super::share_frame(pa) {
+                for &done in &frames[..i] {
+                    super::release_user_frame(done);
+                }
+                return Err(e);
+            }
         }
         Ok(frames)
     }
