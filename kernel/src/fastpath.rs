@@ -24,6 +24,7 @@
 //! scheduler lock, or a scheduler lock while taking an endpoint's).
 
 use crate::arch::trap::{TrapFrame, fast_switch};
+use crate::obj::domain::Service;
 use crate::obj::endpoint;
 use crate::obj::thread::{State, ThreadRef};
 use crate::percpu::{self, PerCpu};
@@ -290,6 +291,72 @@ pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
         }
     }
     Some(endpoint::park_for_request().map(|r| crate::syscall::request_of(frame, r)))
+}
+
+/// A `Call` on a kernel endpoint for one of the pure, non-blocking kernel
+/// methods (`Time.now`, `Task.info`, `Memory.stats`), answered without the
+/// general dispatch when both the request and the response are verdict-
+/// cache hits. Returns whether it answered (the result is in `frame`);
+/// otherwise the general path runs and decides everything afresh.
+///
+/// It makes exactly the checks the general path makes for these methods,
+/// in the same order of precedence: the handle must be the domain's fixed
+/// kernel-endpoint handle for the tag's interface (kernel endpoints sit in
+/// fixed slots from domain creation on and are never removed, see
+/// `Domain::new`), the method must exist, the tag must have no flags; then
+/// the two policy checks, each a cache hit equal to full evaluation.
+pub fn kernel_call(frame: &mut TrapFrame) -> bool {
+    use abi::{handles, iface, mem, task, time};
+    if !enabled() || frame.rsi >> 32 != 0 {
+        return false;
+    }
+    let (ifc, method) = ((frame.rsi >> 16) as u16, frame.rsi as u16);
+    let (handle, service) = match ifc {
+        iface::TIME if method == time::NOW => (handles::TIME, Service::Time),
+        iface::TASK if method == task::INFO => (handles::TASK, Service::Task),
+        iface::MEMORY if method == mem::STATS => (handles::MEMORY, Service::Memory),
+        _ => return false,
+    };
+    if frame.rdi != u64::from(handle.0) {
+        return false;
+    }
+    let pc = percpu::this();
+    // SAFETY: owner CPU, interrupts off; nothing here blocks or switches.
+    let me = unsafe { pc.current_ref() };
+    let Some(dom) = me.domain.as_ref() else {
+        return false;
+    };
+    let kernel = security::kernel_context();
+    let w = words(frame);
+    if cached_allow(pc, EventKind::Request, dom.context, kernel, ifc, method, &w).is_err() {
+        return false;
+    }
+    let Ok(reply) = crate::endpoints::call(dom, service, method, w) else {
+        return false;
+    };
+    let reply = reply.words;
+    if cached_allow(
+        pc,
+        EventKind::Response,
+        kernel,
+        dom.context,
+        ifc,
+        method,
+        &reply,
+    )
+    .is_err()
+    {
+        // Rare (a response rule with a predicate): the general path runs
+        // the method again, which these pure methods allow.
+        return false;
+    }
+    frame.rax = 0;
+    frame.rsi = 0;
+    frame.rdx = reply[0];
+    frame.r10 = reply[1];
+    frame.r8 = reply[2];
+    frame.r9 = reply[3];
+    true
 }
 
 /// One log line per CPU with fast-path use, for test and benchmark logs.

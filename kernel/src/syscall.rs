@@ -54,6 +54,13 @@ pub fn words(f: &TrapFrame) -> [u64; MSG_WORDS] {
 
 /// Entry from `syscall_entry`.
 pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
+    if frame.rax == Syscall::Call as u64
+        && ((frame.rsi >> 16) as u16) < abi::iface::FIRST_USER
+        && fastpath::kernel_call(frame)
+    {
+        sched::return_to_user(frame);
+        return;
+    }
     let result = handle(frame);
     match result {
         Ok(r) => {
