@@ -271,6 +271,7 @@ fn exit_current() -> ! {
 
 /// The last step of every kernel entry: exits the thread if it was killed,
 /// and switches if a reschedule is pending.
+#[inline]
 pub fn return_to_user(frame: &TrapFrame) {
     let pc = percpu::this();
     loop {
