@@ -17,7 +17,10 @@
 //!   kernel stack is simply abandoned, as nothing on it needs dropping.
 //! - The scheduler may instead resume it like any blocked thread (a slow
 //!   reply, a kill, a slow caller): `switch_to` clears `resumable`, and the
-//!   thread continues after `fast_switch` into the slow path's wait loop.
+//!   thread continues after `fast_switch` into the slow path's wait
+//!   (`endpoint::park_for_reply` or `park_for_request`). Threads waiting
+//!   in the slow path's waits are resumable too, so either path can answer
+//!   a waiter of the other.
 //!
 //! Lock order here: endpoint state, then the scheduler lock of this CPU,
 //! then thread IPC locks (no other path holds an IPC lock while taking a

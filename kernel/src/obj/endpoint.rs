@@ -10,10 +10,18 @@
 //!   (request in its `Ipc::send`), a receiver's `Ipc::incoming`, a server
 //!   thread's `Ipc::caller`, or none (its reply is in `Ipc::reply`).
 //! - Whoever takes a caller out of one of those places must eventually put a
-//!   reply in it and wake it; a server thread that exits does so with
-//!   `PeerGone` (see [`thread_exiting`]).
-//! - Lock order: endpoint state, then a thread's `ipc`, then scheduler locks
-//!   (through `sched::wake`). No two `ipc` locks are held at once.
+//!   reply in it (or, on the fast path, in its user frame) and wake it; a
+//!   server thread that exits does so with `PeerGone` (see
+//!   [`thread_exiting`]).
+//! - A thread in an endpoint's `receivers` queue has no `Ipc::incoming`.
+//! - Lock order: endpoint state, then a CPU's scheduler lock, then a
+//!   thread's `ipc`. Wake-ups (`sched::wake`) happen after the `ipc` lock is
+//!   released, so no path takes a scheduler lock while holding an `ipc`
+//!   lock; the fast path holds the scheduler lock while it takes `ipc`
+//!   locks. No two `ipc` locks are held at once.
+//! - Waits (`park_for_reply`, `park_for_request`) block with nothing owned
+//!   on the kernel stack, so the fast path may resume the thread from its
+//!   user frame (see `fastpath`).
 
 use super::domain::KObject;
 use super::thread::ThreadRef;
