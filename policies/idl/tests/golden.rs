@@ -137,6 +137,7 @@ fn echo_interface_matches_the_selftest_server() {
             ("put", 5),
             ("adopt", 6),
             ("view", 7),
+            ("scribble", 8),
             ("done", 9)
         ]
     );

@@ -77,6 +77,10 @@ impl EchoServer for Echo {
         Ok(region.len)
     }
 
+    fn scribble(&mut self, _: &Caller, _: sys::Shared) -> Result<(), Error> {
+        Err(Error::Denied)
+    }
+
     fn done(&mut self, _: &Caller) -> Result<(), Error> {
         self.done += 1;
         Ok(())
@@ -147,7 +151,7 @@ fn server_rejects_malformed_requests_with_error_replies() {
         sys::call(h, Message::new(Tag::new(iface, method), words)).unwrap()
     };
 
-    assert_eq!(ask(0x100, 8, [0; 4]), err(0x100, Error::BadMethod));
+    assert_eq!(ask(0x100, 10, [0; 4]), err(0x100, Error::BadMethod));
     assert_eq!(ask(0x100, 0, [0; 4]), err(0x100, Error::BadMethod));
     assert_eq!(ask(0x100, 0xffff, [0; 4]), err(0x100, Error::BadMethod));
     assert_eq!(

@@ -87,6 +87,18 @@ impl EchoServer for Echo {
         Ok(sum)
     }
 
+    fn scribble(&mut self, _: &Caller, region: sys::Shared) -> Result<(), rt::abi::Error> {
+        rt::println!(
+            "echo: scribbling on shared memory at {:#x} (writable: {})",
+            region.addr,
+            region.writable
+        );
+        // SAFETY: deliberately hostile: a read-only share must make this
+        // write fault (and end this domain), nothing else.
+        unsafe { core::ptr::write_volatile(region.addr as *mut u8, 0xee) };
+        Ok(())
+    }
+
     fn done(&mut self, _: &Caller) -> Result<(), rt::abi::Error> {
         self.done += 1;
         Ok(())

@@ -21,7 +21,10 @@
 //!    them; shared writable: its write shows up here (same frames, no
 //!    copy);
 //! 8. sharing memory that is not `MAP`ped anonymous memory (the stack),
-//!    an unaligned range, or a read-only mapping as writable: refused.
+//!    an unaligned range, or a read-only mapping as writable: refused;
+//! 9. a hostile receiver (`scribbler`) that writes to a read-only share
+//!    faults and dies; the caller gets `PeerGone` and its memory is
+//!    unchanged.
 
 #![no_std]
 #![no_main]
@@ -63,6 +66,39 @@ fn raw_ool_call(h: Handle, tag: Tag, descriptor: u64) -> Result<(), Error> {
         )
     };
     sys::decode_status(ret.status)
+}
+
+/// A hostile receiver of a read-only share: its write must fault (the
+/// scenario expects that domain to end by a fault) and leave this domain's
+/// memory alone; the call then fails with `PeerGone`.
+fn hostile_receiver(ok: &mut bool) {
+    use rt::abi::mem::{PROT_READ, PROT_WRITE};
+    let Ok(h) = kernel::channel("scribbler") else {
+        check(ok, "channel to the scribbler", false);
+        return;
+    };
+    let scribbler = EchoClient { handle: h };
+    let Ok(addr) = kernel::map(0, rt::abi::PAGE_SIZE, PROT_READ | PROT_WRITE) else {
+        check(ok, "map a page to share", false);
+        return;
+    };
+    // SAFETY: freshly mapped and writable; used only here.
+    unsafe { core::ptr::write_volatile(addr as *mut u8, 0x11) };
+    let r = scribbler.scribble(sys::Share {
+        addr,
+        len: rt::abi::PAGE_SIZE,
+        writable: false,
+    });
+    check(
+        ok,
+        "a receiver writing a read-only share dies: PeerGone",
+        r == Err(Error::PeerGone),
+    );
+    // SAFETY: a volatile read of our own mapped byte.
+    let first = unsafe { core::ptr::read_volatile(addr as *const u8) };
+    check(ok, "the read-only share is unchanged", first == 0x11);
+    // SAFETY: not used after this point.
+    let _ = unsafe { kernel::unmap(addr, rt::abi::PAGE_SIZE) };
 }
 
 fn share_checks(front: &EchoClient, ok: &mut bool) {
@@ -238,6 +274,7 @@ fn main() -> i32 {
     );
 
     share_checks(&front, &mut ok);
+    hostile_receiver(&mut ok);
 
     let _ = front.done();
     let _ = back.done();

@@ -62,6 +62,9 @@ impl EchoServer for Server {
     fn view(&mut self, _: &Caller, _: rt::sys::Shared) -> Result<u64, Error> {
         Err(Error::Denied)
     }
+    fn scribble(&mut self, _: &Caller, _: rt::sys::Shared) -> Result<(), Error> {
+        Err(Error::Denied)
+    }
     fn done(&mut self, _: &Caller) -> Result<(), Error> {
         self.done += 1;
         Ok(())

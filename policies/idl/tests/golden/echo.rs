@@ -92,6 +92,9 @@ pub mod echo {
         /// Method `view`.
         pub const VIEW: u16 = 7;
 
+        /// Method `scribble`.
+        pub const SCRIBBLE: u16 = 8;
+
         /// Method `done`.
         pub const DONE: u16 = 9;
     }
@@ -128,8 +131,9 @@ pub mod echo {
     }
 }
 
-/// Echo service used by the IPC tests and benchmarks. `put`, `adopt` and
-/// `view` carry an out-of-line part; the other methods are register-only.
+/// Echo service used by the IPC tests and benchmarks. `put`, `adopt`,
+/// `view` and `scribble` carry an out-of-line part; the other methods are
+/// register-only.
 ///
 /// Client of interface `Echo` (0x100): one method per IPC method.
 #[allow(dead_code)]
@@ -224,6 +228,18 @@ impl EchoClient {
         Ok(words[0])
     }
 
+    /// A hostile server: writes to the first byte of the shared memory
+    /// whether or not it was shared writable (a read-only share must make
+    /// the server fault, not change the caller's memory).
+    pub fn scribble(&self, region: rt::sys::Share) -> Result<(), abi::Error> {
+        let send_ = rt::sys::Send::Share(region);
+        let words = [0, 0, 0, 0];
+        let tag = abi::Tag::new(echo::INTERFACE, echo::method::SCRIBBLE);
+        let reply = rt::sys::call_with(self.handle, abi::Message::new(tag, words), send_)?;
+        reply_words(reply, tag, 0)?;
+        Ok(())
+    }
+
     /// The caller has finished; the server exits once all its clients have.
     pub fn done(&self) -> Result<(), abi::Error> {
         let words = [0, 0, 0, 0];
@@ -234,8 +250,9 @@ impl EchoClient {
     }
 }
 
-/// Echo service used by the IPC tests and benchmarks. `put`, `adopt` and
-/// `view` carry an out-of-line part; the other methods are register-only.
+/// Echo service used by the IPC tests and benchmarks. `put`, `adopt`,
+/// `view` and `scribble` carry an out-of-line part; the other methods are
+/// register-only.
 ///
 /// Server of interface `Echo` (0x100): implement one method per IPC method,
 /// then run [`serve_echo`]. An `Err` is sent to the client as an error reply.
@@ -274,6 +291,11 @@ pub trait EchoServer {
     /// writable, also stores 0xab in its first byte (so the caller can see
     /// that both hold the same memory, not a copy). Unmaps it after.
     fn view(&mut self, caller: &Caller, region: rt::sys::Shared) -> Result<u64, abi::Error>;
+
+    /// A hostile server: writes to the first byte of the shared memory
+    /// whether or not it was shared writable (a read-only share must make
+    /// the server fault, not change the caller's memory).
+    fn scribble(&mut self, caller: &Caller, region: rt::sys::Shared) -> Result<(), abi::Error>;
 
     /// The caller has finished; the server exits once all its clients have.
     fn done(&mut self, caller: &Caller) -> Result<(), abi::Error>;
@@ -371,6 +393,16 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
                 }
                 let reply = server.view(caller, ool)?;
                 Ok([reply, 0, 0, 0])
+            }
+            echo::method::SCRIBBLE => {
+                let rt::sys::Received::Memory(ool) = ool else {
+                    return Err(abi::Error::InvalidArgument);
+                };
+                if words.iter().any(|&w| w != 0) {
+                    return Err(abi::Error::InvalidArgument);
+                }
+                server.scribble(caller, ool)?;
+                Ok([0, 0, 0, 0])
             }
             echo::method::DONE => {
                 if !ool.is_none() {
