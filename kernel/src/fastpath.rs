@@ -167,8 +167,10 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
     drop(st);
     {
         let mut ipc = r.ipc.lock();
+        // A queued receiver holds no request (endpoint invariants), so
+        // there is nothing to clear.
+        debug_assert!(ipc.incoming.is_none());
         ipc.caller = Some(pc.current());
-        ipc.incoming = None;
         ipc.waiting_on = None;
     }
     me.ipc.lock().reply = None;
@@ -216,8 +218,9 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
     // frame instead of its `Ipc::reply`.
     {
         let mut ipc = me.ipc.lock();
+        // A running thread holds no undelivered request.
+        debug_assert!(ipc.incoming.is_none());
         ipc.caller = None;
-        ipc.incoming = None;
         ipc.waiting_on = Some(ep.clone());
     }
     st.receivers.push_back(pc.current());

@@ -13,7 +13,9 @@
 //!   reply in it (or, on the fast path, in its user frame) and wake it; a
 //!   server thread that exits does so with `PeerGone` (see
 //!   [`thread_exiting`]).
-//! - A thread in an endpoint's `receivers` queue has no `Ipc::incoming`.
+//! - A thread in an endpoint's `receivers` queue, and a running thread,
+//!   have no `Ipc::incoming`: a request is put there only for a receiver
+//!   taken off the queue, and taken out before it returns to user mode.
 //! - Lock order: endpoint state, then a CPU's scheduler lock, then a
 //!   thread's `ipc`. Wake-ups (`sched::wake`) happen after the `ipc` lock is
 //!   released, so no path takes a scheduler lock while holding an `ipc`
