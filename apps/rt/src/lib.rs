@@ -41,6 +41,7 @@ pub use abi;
 pub mod heap;
 pub mod kernel;
 pub mod print;
+pub mod rand;
 pub mod start;
 pub mod sys;
 pub mod thread;

@@ -24,6 +24,7 @@ use abi::{Error, Handle, MSG_WORDS, Syscall, Tag, handles, iface};
 use abi::{log, mem, task, time};
 use core::arch::naked_asm;
 use rt::kernel;
+use rt::rand::XorShift as Rng;
 use rt::sys::{self, RawReturn};
 
 rt::entry!(main);
@@ -398,24 +399,6 @@ fn check_misc(checks: &mut Checks, info: kernel::TaskInfo) {
     );
 }
 
-/// xorshift64: a fixed, repeatable stream of pseudo-random numbers.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
-
 /// A random handle: well-known, stale, random 32-bit or random 64-bit.
 fn fuzz_handle(rng: &mut Rng) -> u64 {
     const KNOWN: [u64; 6] = [
@@ -428,8 +411,8 @@ fn fuzz_handle(rng: &mut Rng) -> u64 {
     ];
     match rng.below(4) {
         0 | 1 => rng.pick(&KNOWN),
-        2 => rng.next() & 0xffff_ffff,
-        _ => rng.next(),
+        2 => rng.next_u64() & 0xffff_ffff,
+        _ => rng.next_u64(),
     }
 }
 
@@ -439,8 +422,8 @@ fn fuzz_tag(rng: &mut Rng) -> u64 {
     match rng.below(10) {
         0..=4 => real,
         5 | 6 => real | (rng.below(256) << 32),
-        7 => rng.next() & ((1 << 40) - 1),
-        _ => rng.next(),
+        7 => rng.next_u64() & ((1 << 40) - 1),
+        _ => rng.next_u64(),
     }
 }
 
@@ -448,8 +431,8 @@ fn fuzz_tag(rng: &mut Rng) -> u64 {
 /// Never the address of anything this program uses.
 fn fuzz_word(rng: &mut Rng) -> u64 {
     match rng.below(9) {
-        0 => rng.next(),
-        1 => rng.next() & 0xffff_ffff,
+        0 => rng.next_u64(),
+        1 => rng.next_u64() & 0xffff_ffff,
         2 => rng.below(16),
         3 => rng.below(16) * PAGE,
         4 => HOLE + rng.below(64) * PAGE,
@@ -462,7 +445,7 @@ fn fuzz_word(rng: &mut Rng) -> u64 {
 
 /// Phase 2: [`FUZZ_CALLS`] random calls; every status must decode.
 fn fuzz() -> bool {
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
     let mut by_status = [0u32; Error::ALL.len() + 1];
     let mut unknown = 0u32;
     let mut calls = 0u32;

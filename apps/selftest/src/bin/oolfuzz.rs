@@ -27,20 +27,6 @@ const PAGE: u64 = rt::abi::PAGE_SIZE;
 const HOLE: u64 = 0x1000_0000;
 const KERNEL_ADDR: u64 = 0xffff_8000_0000_0000;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick(&mut self, items: &[u64]) -> u64 {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
-
 fn main() -> i32 {
     let Ok(f) = kernel::channel("front") else {
         rt::error!("oolfuzz: no front channel");
@@ -55,7 +41,7 @@ fn main() -> i32 {
         rt::error!("oolfuzz: cannot map scratch pages");
         return 1;
     };
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = rt::rand::XorShift::new(0x9e37_79b9_7f4a_7c15);
     let mut statuses = [0u32; Error::ALL.len() + 1];
     let mut unknown = 0u32;
     for _ in 0..CALLS {
@@ -68,7 +54,7 @@ fn main() -> i32 {
             HOLE,
             KERNEL_ADDR,
             0,
-            rng.next(),
+            rng.next_u64(),
         ];
         let lens = [
             0,
@@ -80,7 +66,7 @@ fn main() -> i32 {
             ool::MAX_BYTES,
             ool::MAX_BYTES + 1,
             ool::MAX_GRANT + PAGE,
-            rng.next(),
+            rng.next_u64(),
         ];
         let handles_and_rights = [
             u64::from(f.0),
@@ -92,7 +78,7 @@ fn main() -> i32 {
             4,
             7,
         ];
-        let noise = rng.next();
+        let noise = rng.next_u64();
         let kind = rng.pick(&[0, 1, 1, 2, 3, 3, 4, 4, 5, noise]);
         let (a, b) = if kind == ool::HANDLE {
             (rng.pick(&handles_and_rights), rng.pick(&handles_and_rights))
@@ -108,7 +94,7 @@ fn main() -> i32 {
             ..ool::Descriptor::default()
         };
         let bad_pointer = rng.pick(&[0, HOLE, KERNEL_ADDR, scratch + scratch_len - 8]);
-        let r12 = match rng.next() % 8 {
+        let r12 = match rng.next_u64() % 8 {
             0 => bad_pointer,
             _ => &d as *const ool::Descriptor as u64,
         };
