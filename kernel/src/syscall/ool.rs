@@ -30,7 +30,8 @@ fn read_descriptor(domain: &Domain, addr: u64) -> Result<Descriptor, Error> {
 }
 
 /// The send part of the sender's descriptor at `addr`, taken: bytes copied
-/// into the kernel, or the handle's object looked up and checked.
+/// into the kernel, the handle's object looked up and its rights checked,
+/// or the shared range's frames given an owner reference each.
 pub fn take(domain: &Domain, addr: u64) -> Result<Payload, Error> {
     let d = read_descriptor(domain, addr)?;
     match d.send_kind {
