@@ -173,7 +173,9 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
         ipc.caller = Some(pc.current());
         ipc.waiting_on = None;
     }
-    me.ipc.lock().reply = None;
+    // A live caller has no reply waiting (one only arrives while it waits,
+    // and is taken before it returns), so there is nothing to clear.
+    debug_assert!(me.ipc.lock().reply.is_none());
     // SAFETY: `r` is blocked on this CPU (checked under its scheduler lock,
     // which we hold).
     unsafe { deliver(&r, Tag::new(iface, method), w, Some(badge)) };

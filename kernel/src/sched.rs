@@ -158,7 +158,7 @@ fn arm_timer(pc: &PerCpu, s: &smp::sched::CoreSched<ThreadRef>) {
 /// Loads the address space `t` runs in.
 #[inline]
 pub fn activate(pc: &PerCpu, t: &Thread) {
-    let pcid = crate::arch::cpu::features().pcid;
+    let pcid = crate::arch::cpu::pcid_enabled();
     let (root, asid, generation) = match &t.domain {
         Some(d) => {
             d.cpus_seen.fetch_or(1 << pc.index, Ordering::AcqRel);

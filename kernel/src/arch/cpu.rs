@@ -26,6 +26,7 @@ pub struct Features {
 
 static FEATURES: spin::Once<Features> = spin::Once::new();
 static NX_ON: AtomicBool = AtomicBool::new(false);
+static PCID_ON: AtomicBool = AtomicBool::new(false);
 
 /// Reads CPUID once and remembers the result.
 pub fn detect() -> Features {
@@ -101,10 +102,18 @@ pub fn enable_features() {
     }
     if f.pcid {
         cr4 |= Cr4Flags::PCID;
+        PCID_ON.store(true, Ordering::Relaxed);
     }
     // SAFETY: the flags enabled here are supported (checked above) and the
     // current CR3 has PCID 0, which CR4.PCIDE requires.
     unsafe { Cr4::update(|c| c.insert(cr4)) };
+}
+
+/// Whether CR4.PCIDE is on (every CPU turns it on the same way), read on
+/// every address-space switch.
+#[inline(always)]
+pub fn pcid_enabled() -> bool {
+    PCID_ON.load(Ordering::Relaxed)
 }
 
 /// Reads the time-stamp counter.
