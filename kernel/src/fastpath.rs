@@ -29,7 +29,7 @@
 use crate::arch::trap::{TrapFrame, fast_switch};
 use crate::obj::domain::Service;
 use crate::obj::endpoint;
-use crate::obj::thread::{State, ThreadRef};
+use crate::obj::thread::{State, Thread, ThreadRef};
 use crate::percpu::{self, PerCpu};
 use crate::syscall::Reply;
 use crate::{sched, security};
@@ -37,6 +37,7 @@ use abi::{Error, Handle, Tag, rights};
 use core::sync::atomic::{AtomicBool, Ordering};
 use engine::EventKind;
 use fastpath::{Key, Miss, Partner, partner_ok, priority_allows, tag_ok};
+use smp::sched::CoreSched;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
@@ -96,9 +97,10 @@ fn partner(pc: &PerCpu, t: &ThreadRef) -> Partner {
     }
 }
 
-/// Item 4: this CPU's verdict cache allows the message.
+/// Item 4: this CPU's verdict cache allows the message (also the
+/// security module's first step for every register-only check).
 #[inline(always)]
-fn cached_allow(
+pub fn cached_allow(
     pc: &PerCpu,
     kind: EventKind,
     src: u16,
@@ -122,9 +124,36 @@ fn cached_allow(
     }
 }
 
+/// Items 5 and 6, under this CPU's scheduler lock `s`: the partner can be
+/// switched to, no queued thread outranks it, and nothing is pending here.
+#[inline(always)]
+fn ready_to_switch(
+    pc: &PerCpu,
+    s: &CoreSched<ThreadRef>,
+    me: &Thread,
+    partner_thread: &ThreadRef,
+) -> Result<(), Miss> {
+    partner_ok(&partner(pc, partner_thread))?;
+    if !priority_allows(partner_thread.priority, s.highest_queued()) {
+        return Err(Miss::Priority);
+    }
+    nothing_pending(pc, me)
+}
+
+/// The scheduling half of a commit: the current thread blocks, resumable;
+/// `next` (whose frame already holds its answer) becomes current.
+#[inline(always)]
+fn hand_over(s: &mut CoreSched<ThreadRef>, me: &Thread, next: &ThreadRef) {
+    next.resumable.store(false, Ordering::Relaxed);
+    me.resumable.store(true, Ordering::Relaxed);
+    me.set_state(State::Blocked);
+    next.set_state(State::Running);
+    s.handoff(next.clone(), next.priority);
+}
+
 /// Item 6: nothing pending for the current thread or this CPU.
 #[inline(always)]
-fn nothing_pending(pc: &PerCpu, me: &crate::obj::thread::Thread) -> Result<(), Miss> {
+fn nothing_pending(pc: &PerCpu, me: &Thread) -> Result<(), Miss> {
     if me.wake_pending.load(Ordering::Acquire)
         || me.kill.load(Ordering::Acquire)
         || pc.need_resched.load(Ordering::Acquire)
@@ -155,11 +184,7 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
     }
     let r = st.receivers.front().ok_or(Miss::NoPartner)?;
     let mut s = pc.sched.lock();
-    partner_ok(&partner(pc, r))?;
-    if !priority_allows(r.priority, s.highest_queued()) {
-        return Err(Miss::Priority);
-    }
-    nothing_pending(pc, me)?;
+    ready_to_switch(pc, &s, me, r)?;
     // Commit: what `endpoint::send` does for a waiting receiver and the
     // receiver's `endpoint::park_for_request` does on waking, with the request going
     // straight into the receiver's frame.
@@ -179,11 +204,7 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
     // SAFETY: `r` is blocked on this CPU (checked under its scheduler lock,
     // which we hold).
     unsafe { deliver(&r, Tag::new(iface, method), w, Some(badge)) };
-    r.resumable.store(false, Ordering::Relaxed);
-    me.resumable.store(true, Ordering::Relaxed);
-    me.set_state(State::Blocked);
-    r.set_state(State::Running);
-    s.handoff(r.clone(), r.priority);
+    hand_over(&mut s, me, &r);
     Ok(r)
 }
 
@@ -210,11 +231,7 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
         return Err(Miss::NoPartner);
     }
     let mut s = pc.sched.lock();
-    partner_ok(&partner(pc, &c))?;
-    if !priority_allows(c.priority, s.highest_queued()) {
-        return Err(Miss::Priority);
-    }
-    nothing_pending(pc, me)?;
+    ready_to_switch(pc, &s, me, &c)?;
     // Commit: what `endpoint::reply` and then `endpoint::try_recv` (finding no
     // caller queued) do, with the reply going straight into the caller's
     // frame instead of its `Ipc::reply`.
@@ -229,11 +246,7 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
     drop(st);
     // SAFETY: `c` is blocked on this CPU (checked under the lock we hold).
     unsafe { deliver(&c, Tag::new(iface, method), w, None) };
-    c.resumable.store(false, Ordering::Relaxed);
-    me.resumable.store(true, Ordering::Relaxed);
-    me.set_state(State::Blocked);
-    c.set_state(State::Running);
-    s.handoff(c.clone(), c.priority);
+    hand_over(&mut s, me, &c);
     Ok(c)
 }
 

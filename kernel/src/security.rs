@@ -24,7 +24,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use engine::tables::Ool;
 use engine::{Decision, Event, EventKind, ModelState, Policy, Verdict};
-use fastpath::Key;
 use kcore::seqring::SeqRing;
 use spin::Mutex;
 
@@ -184,18 +183,11 @@ pub fn check(
     let pc = crate::percpu::this();
     // The cache holds register-only verdicts (its shape check covers words
     // only).
-    if crate::fastpath::enabled() && ool == Ool::None {
-        let key = Key {
-            kind,
-            src,
-            dst,
-            iface,
-            method,
-        };
-        // SAFETY: owner CPU, interrupts off; the reference is dropped at once.
-        if unsafe { pc.verdicts() }.allows(key, generation(), &words) {
-            return Ok(());
-        }
+    if crate::fastpath::enabled()
+        && ool == Ool::None
+        && crate::fastpath::cached_allow(pc, kind, src, dst, iface, method, &words).is_ok()
+    {
+        return Ok(());
     }
     evaluate(
         pc,

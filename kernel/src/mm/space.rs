@@ -144,17 +144,48 @@ impl AddressSpace {
                 }
             };
             if let Err(e) = res {
-                let mut frames = Vec::new();
-                for j in 0..i {
-                    // SAFETY: undoing the mappings made above.
-                    if let Ok(pa) = unsafe { self.pt.unmap(&Hhdm, va + j * PAGE) } {
-                        frames.push(pa);
-                    }
-                }
-                return Err((e, frames));
+                return Err((e, self.unmap_pages(va, i)));
             }
         }
         Ok(())
+    }
+
+    /// Removes the mappings of `pages` pages from `va` that this address
+    /// space just made (undoing a partial map) and returns their frames.
+    fn unmap_pages(&mut self, va: u64, pages: u64) -> Vec<u64> {
+        let mut frames = Vec::new();
+        for j in 0..pages {
+            // SAFETY: this address space's own table; the caller mapped
+            // these pages itself a moment ago.
+            if let Ok(pa) = unsafe { self.pt.unmap(&Hhdm, va + j * PAGE) } {
+                frames.push(pa);
+            }
+        }
+        frames
+    }
+
+    /// Checks the quota for `len` more bytes and records an anonymous
+    /// region of them with `prot`, at `addr` or (when `addr` is 0) at a
+    /// free address in the mmap area. Returns its start.
+    fn reserve_anonymous(&mut self, addr: u64, len: u64, prot: u64) -> Result<u64, Error> {
+        if self.charged().saturating_add(len) > self.quota {
+            return Err(Error::QuotaExceeded);
+        }
+        let start = if addr == 0 {
+            self.regions
+                .find_free(len, abi::MMAP_BASE)
+                .map_err(|e| e.to_abi())?
+        } else {
+            addr
+        };
+        let region = Region {
+            start,
+            len,
+            kind: RegionKind::Anonymous,
+            prot: prot as u8,
+        };
+        self.regions.insert(region).map_err(|e| e.to_abi())?;
+        Ok(start)
     }
 
     /// [`Self::map_fresh`] for a domain none of whose threads runs yet: no
@@ -262,25 +293,7 @@ impl AddressSpace {
                 return Err(Error::BadAddress.into());
             }
         }
-        if self.charged().saturating_add(len) > self.quota {
-            return Err(Error::QuotaExceeded.into());
-        }
-        let start = if addr == 0 {
-            self.regions
-                .find_free(len, abi::MMAP_BASE)
-                .map_err(|e| MapFailure::from(e.to_abi()))?
-        } else {
-            addr
-        };
-        let region = Region {
-            start,
-            len,
-            kind: RegionKind::Anonymous,
-            prot: prot as u8,
-        };
-        self.regions
-            .insert(region)
-            .map_err(|e| MapFailure::from(e.to_abi()))?;
+        let start = self.reserve_anonymous(addr, len, prot)?;
         if let Err((error, frames)) = self.map_fresh(start, len / PAGE, prot_flags(prot)) {
             let _ = self.regions.remove_anonymous(start, len);
             return Err(MapFailure {
@@ -308,22 +321,9 @@ impl AddressSpace {
             return Err((Error::InvalidArgument, None));
         }
         let len = frames.len() as u64 * PAGE;
-        if self.charged().saturating_add(len) > self.quota {
-            return Err((Error::QuotaExceeded, None));
-        }
         let start = self
-            .regions
-            .find_free(len, abi::MMAP_BASE)
-            .map_err(|e| (e.to_abi(), None))?;
-        let region = Region {
-            start,
-            len,
-            kind: RegionKind::Anonymous,
-            prot: prot as u8,
-        };
-        self.regions
-            .insert(region)
-            .map_err(|e| (e.to_abi(), None))?;
+            .reserve_anonymous(0, len, prot)
+            .map_err(|e| (e, None))?;
         let flags = prot_flags(prot);
         let mut tables = CountingFrames(&mut self.table_bytes);
         for (i, &pa) in frames.iter().enumerate() {
@@ -331,10 +331,8 @@ impl AddressSpace {
             // SAFETY: this address space's own table; `va` lies in the
             // region just reserved, so nothing else maps there.
             if unsafe { self.pt.map(&Hhdm, &mut tables, va, pa, flags) }.is_err() {
-                for j in 0..i as u64 {
-                    // SAFETY: undoing the mappings made above.
-                    let _ = unsafe { self.pt.unmap(&Hhdm, start + j * PAGE) };
-                }
+                // The frames stay the caller's: only the mappings go.
+                self.unmap_pages(start, i as u64);
                 let _ = self.regions.remove_anonymous(start, len);
                 return Err((Error::NoMemory, Some((start, i as u64))));
             }
