@@ -87,7 +87,7 @@ unsafe fn deliver(t: &ThreadRef, tag: Tag, w: [u64; 4], badge: Option<u64>) {
 }
 
 #[inline(always)]
-fn partner(pc: &PerCpu, t: &ThreadRef) -> Partner {
+fn partner(pc: &PerCpu, t: &Thread) -> Partner {
     Partner {
         same_core: t.cpu == pc.index,
         resumable: t.resumable.load(Ordering::Relaxed),
@@ -131,7 +131,7 @@ fn ready_to_switch(
     pc: &PerCpu,
     s: &CoreSched<ThreadRef>,
     me: &Thread,
-    partner_thread: &ThreadRef,
+    partner_thread: &Thread,
 ) -> Result<(), Miss> {
     partner_ok(&partner(pc, partner_thread))?;
     if !priority_allows(partner_thread.priority, s.highest_queued()) {
@@ -163,15 +163,18 @@ fn nothing_pending(pc: &PerCpu, me: &Thread) -> Result<(), Miss> {
     Ok(())
 }
 
-/// Checks and commits a fast `Call`; returns the receiver to switch to.
-fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
+/// Checks and commits a fast `Call`. On success the receiver is this
+/// CPU's current thread (its frame holds the request) and the result is
+/// the calling thread's saved-stack-pointer slot, for [`switch_direct`].
+fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
     if !enabled() {
         return Err(Miss::Disabled);
     }
     let (iface, method) = tag_ok(frame.rsi, 0, abi::iface::FIRST_USER)?;
     let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
-    // SAFETY: owner CPU, interrupts off; `me` is not used after this
-    // function returns, and the switch happens after that.
+    // SAFETY: owner CPU, interrupts off. The thread stays alive until this
+    // function returns even after it stops being `current`: the commit
+    // moves its reference into the receiver's `Ipc::caller`.
     let me = unsafe { pc.current_ref() };
     let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
     let (ep, badge) = dom.endpoint(handle, rights::CALL).ok_or(Miss::Handle)?;
@@ -186,41 +189,59 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
     let mut s = pc.sched.lock();
     ready_to_switch(pc, &s, me, r)?;
     // Commit: what `endpoint::send` does for a waiting receiver and the
-    // receiver's `endpoint::park_for_request` does on waking, with the request going
-    // straight into the receiver's frame.
+    // receiver's `endpoint::park_for_request` does on waking, with the
+    // request going straight into the receiver's frame. References move
+    // rather than being cloned: the receiver's from the queue to `current`,
+    // the caller's from `current` to the receiver's `Ipc::caller`.
     let r = st.receivers.pop_front().ok_or(Miss::NoPartner)?;
     drop(st);
+    let slot = me.saved_rsp_slot();
+    // SAFETY: `r` is blocked on this CPU (checked under its scheduler lock,
+    // which we hold).
+    unsafe { deliver(&r, Tag::new(iface, method), w, Some(badge)) };
+    hand_over(&mut s, me, &r);
+    // SAFETY: owner CPU, interrupts off; the switch follows at once.
+    let caller = unsafe { pc.replace_current(r) };
+    // SAFETY: as above; `next` is the receiver, now current.
+    let next = unsafe { pc.current_ref() };
     {
-        let mut ipc = r.ipc.lock();
+        let mut ipc = next.ipc.lock();
         // A queued receiver holds no request (endpoint invariants), so
         // there is nothing to clear.
         debug_assert!(ipc.incoming.is_none());
-        ipc.caller = Some(pc.current());
+        ipc.caller = Some(caller);
         ipc.waiting_on = None;
     }
     // A live caller has no reply waiting (one only arrives while it waits,
     // and is taken before it returns), so there is nothing to clear.
     debug_assert!(me.ipc.lock().reply.is_none());
-    // SAFETY: `r` is blocked on this CPU (checked under its scheduler lock,
-    // which we hold).
-    unsafe { deliver(&r, Tag::new(iface, method), w, Some(badge)) };
-    hand_over(&mut s, me, &r);
-    Ok(r)
+    Ok(slot)
 }
 
-/// Checks and commits a fast `Reply` with receive; returns the caller to
-/// switch to.
-fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
+/// Checks and commits a fast `Reply` with receive; as [`try_call`], the
+/// caller being answered becomes current.
+fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
     if !enabled() {
         return Err(Miss::Disabled);
     }
     let (iface, method) = tag_ok(frame.rsi, Tag::REPLY_RECV, abi::iface::FIRST_USER)?;
     let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
-    // SAFETY: as in `try_call`.
+    // SAFETY: as in `try_call`; here the commit moves the server's
+    // reference into the endpoint's receiver queue.
     let me = unsafe { pc.current_ref() };
     let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
     let (ep, _) = dom.endpoint(handle, rights::RECV).ok_or(Miss::Handle)?;
-    let c = me.ipc.lock().caller.clone().ok_or(Miss::NoPartner)?;
+    let c: *const Thread = me
+        .ipc
+        .lock()
+        .caller
+        .as_ref()
+        .map(|t| alloc::sync::Arc::as_ptr(&t.0))
+        .ok_or(Miss::NoPartner)?;
+    // SAFETY: the caller is held by `me`'s `Ipc::caller`, which only `me`
+    // itself changes (in its own syscalls, and this is one), so it lives
+    // at least until the commit below takes it.
+    let c = unsafe { &*c };
     let client = c.domain.as_ref().ok_or(Miss::NoPartner)?;
     let w = words(frame);
     let (src, dst) = (dom.context, client.context);
@@ -231,47 +252,50 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<ThreadRef, Miss> {
         return Err(Miss::NoPartner);
     }
     let mut s = pc.sched.lock();
-    ready_to_switch(pc, &s, me, &c)?;
+    ready_to_switch(pc, &s, me, c)?;
     // Commit: what `endpoint::reply` and then `endpoint::try_recv` (finding no
     // caller queued) do, with the reply going straight into the caller's
     // frame instead of its `Ipc::reply`.
-    {
+    let caller = {
         let mut ipc = me.ipc.lock();
         // A running thread holds no undelivered request.
         debug_assert!(ipc.incoming.is_none());
-        ipc.caller = None;
+        let caller = ipc.caller.take().ok_or(Miss::NoPartner)?;
         ipc.waiting_on = Some(ep.clone());
-    }
-    st.receivers.push_back(pc.current());
-    drop(st);
+        caller
+    };
     // SAFETY: `c` is blocked on this CPU (checked under the lock we hold).
-    unsafe { deliver(&c, Tag::new(iface, method), w, None) };
-    hand_over(&mut s, me, &c);
-    Ok(c)
+    unsafe { deliver(&caller, Tag::new(iface, method), w, None) };
+    hand_over(&mut s, me, &caller);
+    let slot = me.saved_rsp_slot();
+    // SAFETY: owner CPU, interrupts off; the switch follows at once.
+    let server = unsafe { pc.replace_current(caller) };
+    st.receivers.push_back(server);
+    Ok(slot)
 }
 
-/// Switches to `next`, whose user frame holds its answer, leaving the
-/// current thread blocked and resumable. Returns only if the scheduler
-/// resumes the current thread later.
-fn switch_direct(pc: &PerCpu, next: ThreadRef) {
-    sched::activate(pc, &next);
+/// Switches to the current thread, which a commit has just made current
+/// and whose user frame holds its answer, leaving the thread whose saved
+/// stack pointer lives in `slot` blocked and resumable. Returns only if
+/// the scheduler resumes that thread later.
+#[inline(always)]
+fn switch_direct(pc: &PerCpu, slot: *mut u64) {
+    // SAFETY: owner CPU, interrupts off; the reference is not used after
+    // the switch.
+    let next = unsafe { pc.current_ref() };
+    sched::activate(pc, next);
     pc.set_kernel_stack(next.kstack_top());
     pc.switches.fetch_add(1, Ordering::Relaxed);
     pc.fast_taken.fetch_add(1, Ordering::Relaxed);
     let frame = next.user_frame();
-    // SAFETY: owner CPU, interrupts off, in the middle of a switch.
-    let old = unsafe { pc.replace_current(next) };
-    let slot = old.saved_rsp_slot();
-    // The thread we leave stays alive without this reference: a caller is
-    // held by its server's `Ipc::caller`, a receiver by its endpoint's
-    // queue, and both by their domain's thread list.
-    drop(old);
-    // SAFETY: `slot` belongs to a live thread (above); `frame` is the user
-    // frame of the new current thread, which entered by `syscall` and was
-    // blocked in a fast-path wait (it was `resumable`), with its answer now
-    // written in. Nothing owned is left on
-    // this stack: every value of the fast path was dropped when
-    // `try_call`/`try_reply_recv` returned.
+    // SAFETY: `slot` belongs to the thread the commit left, which stays
+    // alive without a reference on this stack: a caller is held by its
+    // server's `Ipc::caller`, a receiver by its endpoint's queue, and both
+    // by their domain's thread list. `frame` is the user frame of the new
+    // current thread, which entered by `syscall` and was blocked in a
+    // fast-path wait (it was `resumable`), with its answer now written in.
+    // Nothing owned is left on this stack: every value of the fast path
+    // was dropped when `try_call`/`try_reply_recv` returned.
     unsafe { fast_switch(slot, frame) };
     // Resumed by the scheduler's `switch_stacks`, which returns here rather
     // than into `switch_to`: do the post-switch work `switch_to` would.
@@ -285,14 +309,11 @@ fn missed(pc: &PerCpu, m: Miss) {
 /// `Call` through the fast path. `None`: not taken, run the slow path.
 /// `Some`: the call was sent by the fast path and the thread was resumed
 /// by the scheduler (the answer came through the slow path).
+/// The caller has checked that the tag names a user interface.
 pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
-    if ((frame.rsi >> 16) as u16) < abi::iface::FIRST_USER {
-        // A kernel endpoint: served in the kernel, not a fast-path candidate.
-        return None;
-    }
     let pc = percpu::this();
     match try_call(pc, frame) {
-        Ok(r) => switch_direct(pc, r),
+        Ok(slot) => switch_direct(pc, slot),
         Err(m) => {
             missed(pc, m);
             return None;
@@ -305,7 +326,7 @@ pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
 pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
     match try_reply_recv(pc, frame) {
-        Ok(c) => switch_direct(pc, c),
+        Ok(slot) => switch_direct(pc, slot),
         Err(m) => {
             missed(pc, m);
             return None;
@@ -352,10 +373,16 @@ pub fn kernel_call(frame: &mut TrapFrame) -> bool {
     if cached_allow(pc, EventKind::Request, dom.context, kernel, ifc, method, &w).is_err() {
         return false;
     }
-    let Ok(reply) = crate::endpoints::call(dom, service, method, w) else {
-        return false;
+    let reply = if ifc == iface::TIME {
+        // `Time.now`, the method `endpoints::time` runs, without building
+        // a `Result<Reply>` around one word.
+        [crate::time::now_ns(), 0, 0, 0]
+    } else {
+        match crate::endpoints::call(dom, service, method, w) {
+            Ok(r) => r.words,
+            Err(_) => return false,
+        }
     };
-    let reply = reply.words;
     if cached_allow(
         pc,
         EventKind::Response,

@@ -21,7 +21,7 @@ use abi::Error;
 use abi::audit::{Kind, RING_SIZE, Record};
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use engine::tables::Ool;
 use engine::{Decision, Event, EventKind, ModelState, Policy, Verdict};
 use kcore::seqring::SeqRing;
@@ -31,6 +31,10 @@ use spin::Mutex;
 /// the state lock, so it only moves forward). Cached verdicts stamped with
 /// another value no longer match.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The kernel's own context, copied out of the module at load time so the
+/// kernel-call lane reads one word (0 without a policy, as before load).
+static KERNEL_CONTEXT: AtomicU16 = AtomicU16::new(0);
 
 /// The audit ring (see `abi::audit`).
 static AUDIT: Mutex<SeqRing<Record, RING_SIZE>> = Mutex::new(SeqRing::new());
@@ -73,7 +77,6 @@ pub fn generation() -> u64 {
 struct Security {
     policy: Policy,
     state: Mutex<ModelState>,
-    kernel: u16,
     /// Context index of each program of the solution.
     programs: Vec<u16>,
     /// Context names, by index (for audit lines).
@@ -109,11 +112,11 @@ pub fn init(policy: Option<&[u8]>, contexts: Option<&[u8]>) {
         );
         let state = ModelState::new(&policy);
         GENERATION.store(state.generation(), Ordering::Release);
+        KERNEL_CONTEXT.store(kernel, Ordering::Release);
         let state = Mutex::new(state);
         Some(Security {
             policy,
             state,
-            kernel,
             programs,
             names,
         })
@@ -154,8 +157,9 @@ pub fn program_context(index: usize) -> u16 {
 }
 
 /// The kernel's own context.
+#[inline(always)]
 pub fn kernel_context() -> u16 {
-    module().map_or(0, |s| s.kernel)
+    KERNEL_CONTEXT.load(Ordering::Relaxed)
 }
 
 fn module() -> Option<&'static Security> {

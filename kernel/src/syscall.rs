@@ -54,14 +54,31 @@ pub fn words(f: &TrapFrame) -> [u64; MSG_WORDS] {
 
 /// Entry from `syscall_entry`.
 pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
-    if frame.rax == Syscall::Call as u64
-        && ((frame.rsi >> 16) as u16) < abi::iface::FIRST_USER
-        && fastpath::kernel_call(frame)
+    // The fast paths first: a register-only `Call` (a kernel method through
+    // the kernel-call lane, or a user endpoint) and `Reply` with receive.
+    // Each returns `None` when it does not apply and leaves the frame as it
+    // was, so `handle` then decides everything afresh.
+    let fast = if frame.rax == Syscall::Call as u64 {
+        if ((frame.rsi >> 16) as u16) < abi::iface::FIRST_USER {
+            if fastpath::kernel_call(frame) {
+                sched::return_to_user(frame);
+                return;
+            }
+            None
+        } else {
+            fastpath::call(frame)
+        }
+    } else if frame.rax == Syscall::Reply as u64
+        && frame.rsi & (u64::from(Tag::REPLY_RECV) << 32) != 0
     {
-        sched::return_to_user(frame);
-        return;
-    }
-    let result = handle(frame);
+        fastpath::reply_recv(frame)
+    } else {
+        None
+    };
+    let result = match fast {
+        Some(r) => r,
+        None => handle(frame),
+    };
     match result {
         Ok(r) => {
             frame.rax = 0;
@@ -100,17 +117,8 @@ enum Step {
 
 fn handle(frame: &TrapFrame) -> Result<Reply, Error> {
     let step = match Syscall::try_from(frame.rax)? {
-        Syscall::Call => match fastpath::call(frame) {
-            Some(r) => return r,
-            None => call(frame)?,
-        },
+        Syscall::Call => call(frame)?,
         Syscall::Recv => recv(frame)?,
-        Syscall::Reply if frame.rsi & (u64::from(Tag::REPLY_RECV) << 32) != 0 => {
-            match fastpath::reply_recv(frame) {
-                Some(r) => return r,
-                None => reply(frame)?,
-            }
-        }
         Syscall::Reply => reply(frame)?,
     };
     // The handlers have returned, so nothing owned is left on this stack:
