@@ -1,9 +1,11 @@
-//! ACPI discovery with the `acpi` crate: the MADT gives the CPUs (local APIC
-//! ids) and I/O APICs. Parsed before the kernel page table exists, through the
-//! boot page tables' 4 GiB direct map, into fixed-size arrays (no heap yet).
+//! ACPI discovery with the `acpi` crate. The MADT gives the CPUs (local APIC
+//! ids) and I/O APICs; it is parsed before the kernel page table exists,
+//! through the boot page tables' 4 GiB direct map, into fixed-size arrays
+//! (no heap yet). The MCFG gives the PCI ECAM window, read later.
 
 use crate::mm::phys_to_virt;
 use acpi::madt::{Madt, MadtEntry};
+use acpi::mcfg::Mcfg;
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
 use core::ptr::NonNull;
 
@@ -89,4 +91,21 @@ pub fn discover(rsdp: u64) -> Option<Topology> {
         }
     }
     Some(t)
+}
+
+/// The ECAM window of PCI segment 0 from the MCFG table: (physical base,
+/// first bus, last bus). `None` without MCFG (the machine has no PCIe, or
+/// no ACPI).
+pub fn ecam(rsdp: u64) -> Option<(u64, u8, u8)> {
+    if rsdp == 0 {
+        return None;
+    }
+    // SAFETY: as in `discover`; the kernel page table's direct map covers
+    // the firmware's ACPI regions.
+    let tables = unsafe { AcpiTables::from_rsdp(DirectMap, rsdp as usize) }.ok()?;
+    let mcfg = tables.find_table::<Mcfg>().ok()?;
+    let mcfg = mcfg.get();
+    let e = mcfg.entries().iter().find(|e| e.pci_segment_group == 0)?;
+    let (base, first, last) = (e.base_address, e.bus_number_start, e.bus_number_end);
+    (first <= last).then_some((base, first, last))
 }

@@ -83,7 +83,23 @@ pub fn start_solution(image: &'static [u8]) {
         };
         let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
         match prepare(i, &p.name, elf, p.priority, affinity, p.arg, &mut planned) {
-            Ok((d, t)) => ready.push((i, d, t)),
+            Ok((d, t)) => {
+                // Decoding validated every selection.
+                let selections: Vec<kcore::pci::Match> = sol
+                    .devices
+                    .iter()
+                    .filter(|s| s.program == p.name)
+                    .filter_map(|s| kcore::pci::Match::parse(&s.select).ok())
+                    .collect();
+                if !selections.is_empty() {
+                    let mine = crate::pci::assign(d.id, &d.name, &selections);
+                    if mine.is_empty() {
+                        log::warn!("program {}: no PCI device matches its selection", p.name);
+                    }
+                    d.devices.call_once(|| mine);
+                }
+                ready.push((i, d, t))
+            }
             Err(e) => log::error!("program {}: cannot start: {e}", p.name),
         }
     }

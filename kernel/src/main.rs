@@ -36,6 +36,7 @@ mod fastpath;
 mod loader;
 mod mm;
 mod obj;
+mod pci;
 mod percpu;
 mod pvh;
 mod sched;
@@ -164,6 +165,7 @@ extern "C" fn bsp_main() -> ! {
     }
     log::info!("all {} cpus online", percpu::online());
     let boot = BOOT_INFO.get().expect("boot info parsed");
+    pci::init(acpi::ecam(boot.rsdp));
     match boot.initrd {
         Some(r) => {
             // SAFETY: the boot image is reserved in the frame allocator and

@@ -207,6 +207,40 @@ pub fn check(
     )
 }
 
+/// Records a request the policy allowed but the kernel refuses for a
+/// reason of its own (`why`): an audit record with rule
+/// [`abi::audit::RULE_KERNEL`] and an `audit:` line.
+pub fn refuse(src: u16, iface: u16, method: u16, why: &str) {
+    let dst = kernel_context();
+    let d = Decision {
+        verdict: Verdict::Deny,
+        rule: abi::audit::RULE_KERNEL,
+        audit: true,
+        cacheable: false,
+        malformed: false,
+    };
+    let ev = Event {
+        kind: EventKind::Request,
+        src,
+        dst,
+        iface,
+        method,
+        words: [0; 4],
+        ool: Ool::None,
+    };
+    audit(&d, &ev);
+    let name = |c: u16| {
+        module()
+            .and_then(|m| m.names.get(usize::from(c)))
+            .map_or("?", String::as_str)
+    };
+    log::info!(
+        "audit: DENY request {} -> {} iface {iface:#x} method {method} (kernel: {why})",
+        name(src),
+        name(dst),
+    );
+}
+
 /// The full decision: the engine's evaluation (filling this CPU's verdict
 /// cache when the verdict may be cached), then the audit record.
 #[inline(never)]

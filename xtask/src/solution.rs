@@ -17,6 +17,8 @@
 //! priority = 8                # 1..=31
 //! cpu = 1                     # pin to CPU 1 (or `cpus = [0, 2]`; neither: any CPU)
 //! instances = 1               # >1: domains "spinner-1", "spinner-2", ... on cpu, cpu+1, ...
+//! devices = ["1af4:1050"]     # PCI devices to assign: "vendor:device", "vendor:*" (hex),
+//!                             # "class:03" or "class:03.00"; each at most one owner
 //! arg = 0                     # u64 in rdi (an integer >= 0, or a string such as "0xffff0000")
 //! expect = "exit 0"           # "exit N", "fault" or "any"
 //!
@@ -56,8 +58,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use kcore::bootimage::{
-    CHANNEL_NAME_LEN, ChannelSpec, Expect, MAX_CHANNELS, MAX_PRIORITY, MIN_PRIORITY, NAME_LEN,
-    ProgramSpec, SOLUTION_ENTRY, Solution,
+    CHANNEL_NAME_LEN, ChannelSpec, DeviceSpec, Expect, MAX_CHANNELS, MAX_PRIORITY, MIN_PRIORITY,
+    NAME_LEN, ProgramSpec, SOLUTION_ENTRY, Solution,
 };
 use serde::Deserialize;
 
@@ -170,6 +172,8 @@ struct RawProgram {
     instances: Option<i64>,
     arg: Option<toml::Value>,
     expect: Option<String>,
+    #[serde(default)]
+    devices: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -305,10 +309,26 @@ fn convert_solution(raw: &RawFile) -> Result<(Solution, Vec<String>), String> {
         ));
     }
     let mut programs: Vec<ProgramSpec> = Vec::new();
+    let mut devices: Vec<DeviceSpec> = Vec::new();
     // The `[[program]]` name each domain came from, by domain index.
     let mut origin: Vec<&str> = Vec::new();
     for p in &raw.program {
+        for select in &p.devices {
+            kcore::pci::Match::parse(select).map_err(|e| {
+                format!(
+                    "program `{}`: device {select:?}: {e} (use \"vendor:device\" or \"vendor:*\" \
+                     in hex, or \"class:CC\" / \"class:CC.SS\")",
+                    p.name
+                )
+            })?;
+        }
         for spec in expand_program(p).map_err(|e| format!("program `{}`: {e}", p.name))? {
+            for select in &p.devices {
+                devices.push(DeviceSpec {
+                    program: spec.name.clone(),
+                    select: select.clone(),
+                });
+            }
             if programs.iter().any(|q| q.name == spec.name) {
                 return Err(format!(
                     "duplicate program name `{}` (after instance expansion)",
@@ -351,6 +371,7 @@ fn convert_solution(raw: &RawFile) -> Result<(Solution, Vec<String>), String> {
             exit_when_done: raw.solution.exit_when_done,
             programs,
             channels,
+            devices,
         },
         contexts,
     ))

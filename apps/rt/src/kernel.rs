@@ -1,4 +1,5 @@
-//! Typed stubs for the kernel endpoints: log, task, time and memory.
+//! Typed stubs for the kernel endpoints: log, task, time, memory, audit, and
+//! the PCI, MMIO and DMA endpoints of driver domains.
 //!
 //! Each stub is one `Call` on the well-known handle in [`abi::handles`] with
 //! the interface and method from the `abi` crate. The reply tag of a kernel
@@ -306,4 +307,121 @@ pub fn audit_read(after: u64) -> Result<abi::audit::Record, Error> {
         [after, 0, 0, 0],
     )?;
     abi::audit::Record::from_words(w).ok_or(Error::BadSyscall)
+}
+
+// ---------------------------------------------------------------- devices
+
+/// One PCI function assigned to this domain (see `abi::pci::INFO`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PciInfo {
+    /// `bus << 8 | device << 3 | function`.
+    pub location: u16,
+    /// Vendor id.
+    pub vendor: u16,
+    /// Device id.
+    pub device: u16,
+    /// Class code.
+    pub class: u8,
+    /// Subclass.
+    pub subclass: u8,
+    /// Bit `i` set when BAR `i` is present.
+    pub bars: u8,
+}
+
+/// The `index`-th PCI device assigned to this domain (`NotFound` past the
+/// last; `NoRights` or `Denied` for a domain without devices).
+pub fn pci_info(index: u64) -> Result<PciInfo, Error> {
+    let w = kcall_safe(
+        abi::handles::PCI,
+        abi::iface::PCI,
+        abi::pci::INFO,
+        [index, 0, 0, 0],
+    )?;
+    Ok(PciInfo {
+        location: w[0] as u16,
+        vendor: w[1] as u16,
+        device: (w[1] >> 16) as u16,
+        class: (w[2] >> 16) as u8,
+        subclass: (w[2] >> 8) as u8,
+        bars: w[3] as u8,
+    })
+}
+
+/// BAR `bar` of assigned device `index`: (base, size, `abi::pci::BAR_*`
+/// flags).
+pub fn pci_bar(index: u64, bar: u64) -> Result<(u64, u64, u64), Error> {
+    let w = kcall_safe(
+        abi::handles::PCI,
+        abi::iface::PCI,
+        abi::pci::BAR,
+        [index, bar, 0, 0],
+    )?;
+    Ok((w[0], w[1], w[2]))
+}
+
+/// Reads configuration dword `offset` of assigned device `index`.
+pub fn pci_config_read(index: u64, offset: u8) -> Result<u32, Error> {
+    let w = kcall_safe(
+        abi::handles::PCI,
+        abi::iface::PCI,
+        abi::pci::CONFIG_READ,
+        [index, offset.into(), 0, 0],
+    )?;
+    Ok(w[0] as u32)
+}
+
+/// Writes configuration dword `offset` of assigned device `index` through
+/// the kernel's filter (`abi::pci::CONFIG_WRITE`).
+pub fn pci_config_write(index: u64, offset: u8, value: u32) -> Result<(), Error> {
+    kcall_safe(
+        abi::handles::PCI,
+        abi::iface::PCI,
+        abi::pci::CONFIG_WRITE,
+        [index, offset.into(), value.into(), 0],
+    )
+    .map(|_| ())
+}
+
+/// Maps `len` bytes at `offset` of memory BAR `bar` of assigned device
+/// `index`, uncached, at an address the kernel picks (fresh: nothing of
+/// this program is there), and returns it.
+pub fn mmio_map(index: u64, bar: u64, offset: u64, len: u64) -> Result<u64, Error> {
+    let w = kcall_safe(
+        abi::handles::MMIO,
+        abi::iface::MMIO,
+        abi::mmio::MAP,
+        [index, bar, offset, len],
+    )?;
+    Ok(w[0])
+}
+
+/// `pages` physically contiguous zeroed pages for device DMA, mapped at a
+/// fresh address: returns (address, physical address).
+pub fn dma_alloc(pages: u64) -> Result<(u64, u64), Error> {
+    let w = kcall_safe(
+        abi::handles::DMA,
+        abi::iface::DMA,
+        abi::dma::ALLOC,
+        [pages, 0, 0, 0],
+    )?;
+    Ok((w[0], w[1]))
+}
+
+/// Frees a DMA block [`dma_alloc`] returned.
+///
+/// # Safety
+///
+/// Nothing may use the block afterwards (its pages are unmapped), and no
+/// device may still be programmed to access it.
+pub unsafe fn dma_free(addr: u64) -> Result<(), Error> {
+    // SAFETY: the caller gives up the block.
+    unsafe {
+        kcall(
+            abi::handles::DMA,
+            abi::iface::DMA,
+            abi::dma::FREE,
+            [addr, 0, 0, 0],
+        )
+    }
+    .map(|_| ())
 }

@@ -353,6 +353,12 @@ pub mod handles {
     pub const INBOX: Handle = Handle::new(5, 0);
     /// The kernel audit endpoint (reads are subject to the policy).
     pub const AUDIT: Handle = Handle::new(6, 0);
+    /// The PCI endpoint ([`crate::pci`]): the caller's assigned devices.
+    pub const PCI: Handle = Handle::new(7, 0);
+    /// The MMIO endpoint ([`crate::mmio`]).
+    pub const MMIO: Handle = Handle::new(8, 0);
+    /// The DMA endpoint ([`crate::dma`]).
+    pub const DMA: Handle = Handle::new(9, 0);
     /// First slot that is not reserved for a well-known handle.
     pub const FIRST_FREE_SLOT: u16 = 16;
 }
@@ -370,8 +376,70 @@ pub mod iface {
     pub const MEMORY: u16 = 4;
     /// [`crate::audit`]
     pub const AUDIT: u16 = 5;
+    /// [`crate::pci`]
+    pub const PCI: u16 = 6;
+    /// [`crate::mmio`]
+    pub const MMIO: u16 = 7;
+    /// [`crate::dma`]
+    pub const DMA: u16 = 8;
     /// First interface number available to user-space servers.
     pub const FIRST_USER: u16 = 0x100;
+}
+
+/// PCI devices assigned to the caller by the solution description
+/// (`devices = [...]` on a program). A domain sees only its own devices,
+/// numbered from 0 in bus order; every other index is `NotFound`.
+pub mod pci {
+    /// `INFO(index)`: word 0 = location `bus << 8 | device << 3 | function`,
+    /// word 1 = `vendor | device_id << 16`, word 2 =
+    /// `class << 16 | subclass << 8 | prog_if`, word 3 = bit `i` set when
+    /// BAR `i` is present.
+    pub const INFO: u16 = 1;
+    /// `BAR(index, bar)`: word 0 = base address, word 1 = size in bytes,
+    /// word 2 = `BAR_*` flags. `NotFound` for an absent BAR (or the upper
+    /// half of a 64-bit one).
+    pub const BAR: u16 = 2;
+    /// `CONFIG_READ(index, offset)`: the configuration-space dword at
+    /// `offset` (4-byte aligned, below 256), as the driver may see it: BAR
+    /// sizing is answered by the kernel.
+    pub const CONFIG_READ: u16 = 3;
+    /// `CONFIG_WRITE(index, offset, value)`: writes a configuration dword
+    /// through the kernel's filter. Allowed: the command register's I/O,
+    /// memory, bus-master and INTx-disable bits; the MSI-X enable and
+    /// function-mask bits; and the BAR sizing protocol (all-ones, then the
+    /// original value), which the kernel answers without touching the
+    /// device. Anything else (moving a BAR, the expansion ROM, other
+    /// capabilities) is `InvalidArgument`.
+    pub const CONFIG_WRITE: u16 = 4;
+    /// BAR flag: an I/O-port BAR (not mappable).
+    pub const BAR_IO: u64 = 1;
+    /// BAR flag: a 64-bit memory BAR.
+    pub const BAR_64: u64 = 2;
+    /// BAR flag: prefetchable memory.
+    pub const BAR_PREFETCHABLE: u64 = 4;
+}
+
+/// Device memory (MMIO) of the caller's assigned PCI devices.
+pub mod mmio {
+    /// `MAP(index, bar, offset, len)`: maps `len` bytes at `offset` into
+    /// memory BAR `bar` of assigned device `index` (page-aligned, inside
+    /// the BAR), uncached, read-write, never executable, at an address the
+    /// kernel picks, which it returns. The mapping lasts until the domain
+    /// ends and is not charged to the memory quota (it is not RAM).
+    pub const MAP: u16 = 1;
+}
+
+/// Memory for device DMA, for domains with at least one assigned device.
+pub mod dma {
+    /// `ALLOC(pages)`: `pages` (1..=[`MAX_PAGES`]) physically contiguous,
+    /// zeroed pages, mapped read-write at an address the kernel picks and
+    /// charged to the domain's memory quota. Returns word 0 = address,
+    /// word 1 = physical address (never 0).
+    pub const ALLOC: u16 = 1;
+    /// `FREE(addr)`: frees a block `ALLOC` returned, whole.
+    pub const FREE: u16 = 2;
+    /// Largest block: 8 MiB (a 1280x800 BGRA frame buffer is 4000 KiB).
+    pub const MAX_PAGES: u64 = 2048;
 }
 
 /// Kernel log endpoint.
@@ -459,7 +527,7 @@ pub mod mem {
 /// and tests share. Word names are what policy predicates test
 /// (`Memory.map where prot <= 3`); a word named `code` is signed.
 pub mod kernel_ifaces {
-    use super::{audit, iface, log, mem, task, time};
+    use super::{audit, dma, iface, log, mem, mmio, pci, task, time};
 
     /// One kernel method: number, name, argument and result word names.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -500,7 +568,7 @@ pub mod kernel_ifaces {
     }
 
     /// Every kernel interface.
-    pub const ALL: [Interface; 5] = [
+    pub const ALL: [Interface; 8] = [
         Interface {
             id: iface::LOG,
             name: "Log",
@@ -570,12 +638,60 @@ pub mod kernel_ifaces {
                 &["seq", "time", "event", "target"],
             )],
         },
+        Interface {
+            id: iface::PCI,
+            name: "Pci",
+            methods: &[
+                m(
+                    pci::INFO,
+                    "info",
+                    &["index"],
+                    &["location", "id", "class", "bars"],
+                ),
+                m(
+                    pci::BAR,
+                    "bar",
+                    &["index", "bar"],
+                    &["base", "size", "flags"],
+                ),
+                m(
+                    pci::CONFIG_READ,
+                    "config_read",
+                    &["index", "offset"],
+                    &["value"],
+                ),
+                m(
+                    pci::CONFIG_WRITE,
+                    "config_write",
+                    &["index", "offset", "value"],
+                    &[],
+                ),
+            ],
+        },
+        Interface {
+            id: iface::MMIO,
+            name: "Mmio",
+            methods: &[m(
+                mmio::MAP,
+                "map",
+                &["index", "bar", "offset", "len"],
+                &["addr"],
+            )],
+        },
+        Interface {
+            id: iface::DMA,
+            name: "Dma",
+            methods: &[
+                m(dma::ALLOC, "alloc", &["pages"], &["addr", "phys"]),
+                m(dma::FREE, "free", &["addr"], &[]),
+            ],
+        },
     ];
 
     /// Bit `m` of entry `i`: kernel interface `i` has method `m` (methods
     /// are numbered below 64), computed from [`ALL`] at build time.
-    const MASKS: [u64; iface::AUDIT as usize + 1] = {
-        let mut masks = [0u64; iface::AUDIT as usize + 1];
+    const MASKS: [u64; iface::DMA as usize + 1] = {
+        let mut masks = [0u64; iface::DMA as usize + 1];
         let mut i = 0;
         while i < ALL.len() {
             let mut k = 0;
@@ -760,9 +876,15 @@ pub mod audit {
         pub iface: u16,
         /// Method number (0 for execute events).
         pub method: u16,
-        /// Deciding rule in source order, or `u16::MAX` for none.
+        /// Deciding rule in source order, `u16::MAX` for none, or
+        /// [`RULE_KERNEL`].
         pub rule: u16,
     }
+
+    /// `Record::rule` of a request the policy allowed but the kernel
+    /// refused for lack of a grant it checks itself (a PCI, MMIO or DMA
+    /// request from a domain without an assigned device).
+    pub const RULE_KERNEL: u16 = 0xfffe;
 
     impl Record {
         /// Packs the record into the four reply words of [`READ`]:

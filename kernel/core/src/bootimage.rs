@@ -376,6 +376,21 @@ pub struct ChannelSpec {
     pub grant: bool,
 }
 
+/// A PCI device selection for a driver program: every unowned PCI
+/// function that `select` matches (see [`crate::pci::Match::parse`]:
+/// `"1af4:1050"`, `"1af4:*"`, `"class:03"`, `"class:03.00"`) is assigned
+/// to the domain of `program` when it is created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceSpec {
+    /// The driver: a [`ProgramSpec::name`].
+    pub program: String,
+    /// Which devices.
+    pub select: String,
+}
+
+/// Most device selections in one solution.
+pub const MAX_DEVICES: usize = 64;
+
 /// The solution: which programs the kernel starts, the channels between them,
 /// and what counts as success when it is asked to exit once they are done.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -390,6 +405,9 @@ pub struct Solution {
     /// The static IPC channels, at most [`MAX_CHANNELS`]; see [`ChannelSpec`]
     /// for what a decoded channel guarantees.
     pub channels: Vec<ChannelSpec>,
+    /// PCI device assignments, at most [`MAX_DEVICES`], each naming a
+    /// program of the solution and a valid selection.
+    pub devices: Vec<DeviceSpec>,
 }
 
 // Encoding of a Solution (little-endian):
@@ -401,7 +419,9 @@ pub struct Solution {
 //             expect u8 (0 any, 1 exit, 2 fault), code i64 (0 unless exit) }
 //   count u16     number of channels, at most MAX_CHANNELS
 //   count × { name str, client str, server str, grant u8 (0 or 1) }
-// Nothing may follow the last channel.
+//   count u16     number of device selections, at most MAX_DEVICES
+//   count × { program str, select str }
+// Nothing may follow the last device selection.
 
 const FLAG_EXIT_WHEN_DONE: u8 = 1;
 const EXPECT_ANY: u8 = 0;
@@ -449,6 +469,11 @@ impl Solution {
             put_str(&mut out, &c.client);
             put_str(&mut out, &c.server);
             out.push(u8::from(c.grant));
+        }
+        out.extend_from_slice(&(self.devices.len() as u16).to_le_bytes());
+        for d in &self.devices {
+            put_str(&mut out, &d.program);
+            put_str(&mut out, &d.select);
         }
         out
     }
@@ -516,6 +541,16 @@ impl Solution {
                 grant,
             });
         }
+        let count = usize::from(r.u16()?);
+        if count > MAX_DEVICES {
+            return Err(ImageError::BadSolution("too many device selections"));
+        }
+        let mut devices = Vec::new();
+        for _ in 0..count {
+            let program = r.str()?;
+            let select = r.str()?;
+            devices.push(DeviceSpec { program, select });
+        }
         if r.pos != bytes.len() {
             return Err(ImageError::BadSolution("trailing bytes"));
         }
@@ -524,6 +559,7 @@ impl Solution {
             exit_when_done: flags & FLAG_EXIT_WHEN_DONE != 0,
             programs,
             channels,
+            devices,
         };
         solution.validate()?;
         Ok(solution)
@@ -545,7 +581,22 @@ impl Solution {
                 return Err(ImageError::Duplicate);
             }
         }
-        self.validate_channels()
+        self.validate_channels()?;
+        self.validate_devices()
+    }
+
+    /// Every device selection names a program and parses.
+    fn validate_devices(&self) -> Result<(), ImageError> {
+        if self.devices.len() > MAX_DEVICES {
+            return Err(ImageError::BadSolution("too many device selections"));
+        }
+        for d in &self.devices {
+            if !self.programs.iter().any(|p| p.name == d.program) {
+                return Err(ImageError::BadSolution("device selection names no program"));
+            }
+            crate::pci::Match::parse(&d.select).map_err(ImageError::BadSolution)?;
+        }
+        Ok(())
     }
 
     /// The channel rules; see [`ChannelSpec`]. Runs in O(n log n) for n

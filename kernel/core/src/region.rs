@@ -27,6 +27,11 @@ pub enum RegionKind {
     Guard,
     /// Zeroed memory from `mem::MAP`; the only kind `mem::UNMAP` may remove.
     Anonymous,
+    /// Device memory from `mmio::MAP`: not RAM, never freed, kept until
+    /// the domain ends.
+    Device,
+    /// A block from `dma::ALLOC`, removed whole by `dma::FREE`.
+    Dma,
 }
 
 /// One used range of the address space.
@@ -157,6 +162,16 @@ impl RegionMap {
             removed.push(piece(&r, r.start.max(start), r.end().min(end)));
         }
         Ok(removed)
+    }
+
+    /// Removes the whole region of kind `kind` that starts exactly at
+    /// `start`, and returns it; `None` (and nothing changes) if there is
+    /// no such region.
+    pub fn remove_exact(&mut self, start: u64, kind: RegionKind) -> Option<Region> {
+        match self.regions.get(&start) {
+            Some(r) if r.kind == kind => self.regions.remove(&start),
+            _ => None,
+        }
     }
 
     /// The region containing `addr`, if any.

@@ -6,6 +6,7 @@
 mod audit;
 mod log;
 mod mem;
+mod pci;
 mod task;
 mod time;
 
@@ -34,5 +35,8 @@ pub fn call(
         Service::Time => time::call(method, w),
         Service::Memory => mem::call(caller, method, w),
         Service::Audit => audit::call(method, w),
+        Service::Pci => pci::call_pci(caller, method, w),
+        Service::Mmio => pci::call_mmio(caller, method, w),
+        Service::Dma => pci::call_dma(caller, method, w),
     }
 }

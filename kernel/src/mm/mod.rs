@@ -99,6 +99,16 @@ pub fn alloc_contiguous(n: usize) -> Option<u64> {
     Some(pa)
 }
 
+/// Returns `n` contiguous frames from [`alloc_contiguous`] to the
+/// allocator. A bad range is logged, never fatal.
+pub fn free_contiguous(pa: u64, n: usize) {
+    if let Some(f) = FRAMES.lock().as_mut()
+        && let Err(e) = f.free_contiguous(pa, n)
+    {
+        log::error!("free_contiguous({pa:#x}, {n}): {e:?}");
+    }
+}
+
 /// Returns a frame to the allocator. A bad address is logged, never fatal.
 pub fn free_frame(pa: u64) {
     if let Some(f) = FRAMES.lock().as_mut()
@@ -288,6 +298,31 @@ pub fn init(boot: &BootInfo) {
         text,
         end
     );
+}
+
+/// Maps the device memory `[pa, pa + len)` (2 MiB aligned) into the
+/// kernel half at its direct-map address, uncached, and returns that
+/// address. Ranges the direct map already covers (firmware marked them
+/// reserved) stay as they are. For ECAM, at start-up.
+pub fn map_kernel_device(pa: u64, len: u64) -> Option<u64> {
+    if !pa.is_multiple_of(TWO_MIB) || !len.is_multiple_of(TWO_MIB) {
+        return None;
+    }
+    let end = pa.checked_add(len)?;
+    let mut pt = KERNEL_PT.lock();
+    let flags = hw(MapFlags::WRITABLE | MapFlags::GLOBAL | MapFlags::UNCACHED);
+    let mut at = pa;
+    while at < end {
+        // SAFETY: a kernel-half mapping of device memory at its direct-map
+        // address, where no RAM is mapped; the upper-half tables are
+        // shared by every address space, so all CPUs see it.
+        match unsafe { pt.map_2m(&Hhdm, &mut Frames, phys_to_virt(at), at, flags) } {
+            Ok(()) | Err(kcore::paging::MapError::AlreadyMapped) => {}
+            Err(_) => return None,
+        }
+        at += TWO_MIB;
+    }
+    Some(phys_to_virt(pa))
 }
 
 /// Loads the kernel page table on the calling CPU (PCID 0).

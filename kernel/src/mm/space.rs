@@ -27,7 +27,9 @@ pub struct AddressSpace {
     pub anon_bytes: u64,
     /// Bytes of page tables made for this space's lower half.
     pub table_bytes: u64,
-    /// Limit for `anon_bytes + table_bytes`.
+    /// Bytes of DMA blocks (`dma::ALLOC`).
+    pub dma_bytes: u64,
+    /// Limit for `anon_bytes + table_bytes + dma_bytes`.
     pub quota: u64,
 }
 
@@ -108,6 +110,7 @@ impl AddressSpace {
             pt,
             regions: RegionMap::new(),
             anon_bytes: 0,
+            dma_bytes: 0,
             table_bytes: 0,
             quota: DEFAULT_QUOTA,
         })
@@ -115,7 +118,9 @@ impl AddressSpace {
 
     /// What counts against the quota.
     pub fn charged(&self) -> u64 {
-        self.anon_bytes.saturating_add(self.table_bytes)
+        self.anon_bytes
+            .saturating_add(self.table_bytes)
+            .saturating_add(self.dma_bytes)
     }
 
     /// Physical address of the PML4.
@@ -498,9 +503,14 @@ impl AddressSpace {
         let mut frames = Vec::new();
         // SAFETY: no CPU runs this address space any more (its last thread
         // has been switched away from), and every lower-half frame is ours.
+        // Uncached leaves are device memory (`map_device` makes the only
+        // uncached user mappings): not RAM, and not ours to free.
         unsafe {
-            self.pt
-                .clear_user_half(&Hhdm, &mut Frames, |_, pa, _| frames.push(pa))
+            self.pt.clear_user_half(&Hhdm, &mut Frames, |_, pa, flags| {
+                if !flags.contains(MapFlags::UNCACHED) {
+                    frames.push(pa)
+                }
+            })
         };
         for pa in frames {
             super::release_user_frame(pa);
@@ -509,5 +519,98 @@ impl AddressSpace {
         self.regions = RegionMap::new();
         self.anon_bytes = 0;
         self.table_bytes = 0;
+        self.dma_bytes = 0;
+    }
+
+    /// Records a region of `kind` with `len` bytes at a free address in the
+    /// mmap area and maps `pa_of(i)` at its page `i` with `flags`. On
+    /// failure nothing stays mapped or recorded; the error names the pages
+    /// that were mapped for a moment (start, count), which the caller must
+    /// shoot down before it reuses what they pointed at.
+    fn map_region(
+        &mut self,
+        len: u64,
+        kind: RegionKind,
+        flags: MapFlags,
+        pa_of: impl Fn(u64) -> u64,
+    ) -> Result<u64, (Error, Option<(u64, u64)>)> {
+        let start = self
+            .regions
+            .find_free(len, abi::MMAP_BASE)
+            .map_err(|e| (e.to_abi(), None))?;
+        let region = Region {
+            start,
+            len,
+            kind,
+            prot: (PROT_READ | PROT_WRITE) as u8,
+        };
+        self.regions
+            .insert(region)
+            .map_err(|e| (e.to_abi(), None))?;
+        let mut tables = CountingFrames(&mut self.table_bytes);
+        for i in 0..len / PAGE {
+            let va = start + i * PAGE;
+            // SAFETY: this address space's own table; `va` lies in the
+            // region just recorded, so nothing else maps there.
+            if unsafe { self.pt.map(&Hhdm, &mut tables, va, pa_of(i), flags) }.is_err() {
+                self.unmap_pages(start, i);
+                let _ = self.regions.remove_exact(start, kind);
+                return Err((Error::NoMemory, Some((start, i))));
+            }
+        }
+        Ok(start)
+    }
+
+    /// `mmio::MAP`: maps device memory `[pa, pa + len)` (page-aligned; the
+    /// caller checked that it lies inside a BAR of a device assigned to
+    /// this domain) uncached, read-write, never executable, at a free
+    /// address in the mmap area. It is not RAM and not charged to the
+    /// quota; the page tables it needs are.
+    pub fn map_device(&mut self, pa: u64, len: u64) -> Result<u64, (Error, Option<(u64, u64)>)> {
+        if len == 0 || !pa.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
+            return Err((Error::Misaligned, None));
+        }
+        let flags = MapFlags::USER | MapFlags::WRITABLE | MapFlags::UNCACHED;
+        self.map_region(len, RegionKind::Device, flags, |i| pa + i * PAGE)
+    }
+
+    /// `dma::ALLOC`, second half: maps the block of `pages` contiguous
+    /// zeroed frames at `pa` (the caller allocated it with
+    /// `mm::alloc_contiguous` after [`Self::dma_fits`]) read-write at a free
+    /// address and charges it to the quota. On failure the block stays the
+    /// caller's, to free after the shootdown the error may ask for.
+    pub fn map_dma(&mut self, pa: u64, pages: u64) -> Result<u64, (Error, Option<(u64, u64)>)> {
+        let len = pages * PAGE;
+        let flags = MapFlags::USER | MapFlags::WRITABLE;
+        let va = self.map_region(len, RegionKind::Dma, flags, |i| pa + i * PAGE)?;
+        self.dma_bytes += len;
+        Ok(va)
+    }
+
+    /// `dma::ALLOC`, first half: checks the size and the quota for a block
+    /// of `pages` pages.
+    pub fn dma_fits(&self, pages: u64) -> Result<(), Error> {
+        if pages == 0 || pages > abi::dma::MAX_PAGES {
+            return Err(Error::InvalidArgument);
+        }
+        if self.charged().saturating_add(pages * PAGE) > self.quota {
+            return Err(Error::QuotaExceeded);
+        }
+        Ok(())
+    }
+
+    /// `dma::FREE`: removes the DMA block that starts at `addr` and returns
+    /// (physical address, pages), which the caller frees after a TLB
+    /// shootdown.
+    pub fn unmap_dma(&mut self, addr: u64) -> Result<(u64, u64), Error> {
+        let pa = self.translate_user(addr, false).ok_or(Error::BadAddress)?;
+        let r = self
+            .regions
+            .remove_exact(addr, RegionKind::Dma)
+            .ok_or(Error::BadAddress)?;
+        let pages = r.len / PAGE;
+        self.unmap_pages(addr, pages);
+        self.dma_bytes = self.dma_bytes.saturating_sub(r.len);
+        Ok((pa, pages))
     }
 }

@@ -32,6 +32,12 @@ pub enum Service {
     Memory,
     /// `abi::audit`
     Audit,
+    /// `abi::pci`
+    Pci,
+    /// `abi::mmio`
+    Mmio,
+    /// `abi::dma`
+    Dma,
 }
 
 impl Service {
@@ -43,6 +49,9 @@ impl Service {
             Service::Time => abi::iface::TIME,
             Service::Memory => abi::iface::MEMORY,
             Service::Audit => abi::iface::AUDIT,
+            Service::Pci => abi::iface::PCI,
+            Service::Mmio => abi::iface::MMIO,
+            Service::Dma => abi::iface::DMA,
         }
     }
 }
@@ -120,6 +129,9 @@ pub struct Domain {
     pub inbox: Mutex<Option<Arc<Endpoint>>>,
     /// Its channels as a client: name and handle.
     pub channels: Mutex<Vec<(String, Handle)>>,
+    /// PCI devices assigned to it: indices into `pci::devices()`, in bus
+    /// order (set once, before it starts).
+    pub devices: spin::Once<Vec<usize>>,
 }
 
 static NEXT_DOMAIN: AtomicU64 = AtomicU64::new(1);
@@ -168,6 +180,9 @@ impl Domain {
             (abi::handles::TIME, Service::Time),
             (abi::handles::MEMORY, Service::Memory),
             (abi::handles::AUDIT, Service::Audit),
+            (abi::handles::PCI, Service::Pci),
+            (abi::handles::MMIO, Service::Mmio),
+            (abi::handles::DMA, Service::Dma),
         ] {
             handles.install(h.index(), KObject::Kernel(s), call).ok()?;
         }
@@ -191,7 +206,19 @@ impl Domain {
             end: Mutex::new(None),
             inbox: Mutex::new(None),
             channels: Mutex::new(Vec::new()),
+            devices: spin::Once::new(),
         }))
+    }
+
+    /// Its assigned PCI devices (indices into `pci::devices()`).
+    pub fn assigned(&self) -> &[usize] {
+        self.devices.get().map_or(&[], |v| v.as_slice())
+    }
+
+    /// Its `index`-th assigned device.
+    pub fn device(&self, index: u64) -> Option<&'static crate::pci::Device> {
+        let i = *self.assigned().get(usize::try_from(index).ok()?)?;
+        crate::pci::devices().get(i)
     }
 
     /// Looks up a handle.
@@ -262,6 +289,8 @@ impl Domain {
 
     /// Releases what the domain holds once its last thread is gone.
     pub fn teardown(&self) {
+        // Devices first: their DMA must stop before the memory goes.
+        crate::pci::release(self.id, self.assigned());
         self.space.lock().destroy();
         if let Some(ep) = self.inbox.lock().take() {
             ep.kill();

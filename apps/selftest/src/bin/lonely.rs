@@ -22,6 +22,9 @@ fn main() -> i32 {
         handles::TIME,
         handles::MEMORY,
         handles::AUDIT,
+        handles::PCI,
+        handles::MMIO,
+        handles::DMA,
     ];
     let mut guesses = 0u64;
     let mut bad = 0u64;

@@ -45,7 +45,32 @@ fn sample_solution() -> Solution {
             // Second channel of one client to the same server: allowed.
             channel("echo2", "hello-1", "spinner"),
         ],
+        devices: vec![
+            DeviceSpec {
+                program: "spinner".into(),
+                select: "1af4:1050".into(),
+            },
+            DeviceSpec {
+                program: "crash".into(),
+                select: "class:03".into(),
+            },
+        ],
     }
+}
+
+#[test]
+fn device_selections_are_checked() {
+    let mut s = sample_solution();
+    s.devices[0].program = "nobody".into();
+    assert_eq!(
+        s.encode(),
+        Err(ImageError::BadSolution("device selection names no program"))
+    );
+    let mut s = sample_solution();
+    s.devices[1].select = "1af4".into();
+    assert!(matches!(s.encode(), Err(ImageError::BadSolution(_))));
+    let s = sample_solution();
+    assert_eq!(Solution::decode(&s.encode().unwrap()), Ok(s));
 }
 
 fn channel(name: &str, client: &str, server: &str) -> ChannelSpec {
@@ -180,13 +205,21 @@ fn solution_round_trip() {
     assert_eq!(Solution::decode(&bytes), Ok(s));
 }
 
+/// The sample without device selections: its channel list ends the
+/// encoding but for the device count (two zero bytes).
+fn without_devices() -> Solution {
+    let mut s = sample_solution();
+    s.devices.clear();
+    s
+}
+
 #[test]
 fn solution_without_channels_round_trips() {
-    let mut s = sample_solution();
+    let mut s = without_devices();
     s.channels.clear();
     let bytes = s.encode().unwrap();
-    // The channel count is the last field.
-    assert_eq!(&bytes[bytes.len() - 2..], &[0, 0]);
+    // The channel count and the device count are the last fields.
+    assert_eq!(&bytes[bytes.len() - 4..], &[0, 0, 0, 0]);
     assert_eq!(Solution::decode(&bytes), Ok(s));
 }
 
@@ -303,7 +336,7 @@ fn duplicate_channel_name_of_one_client_is_rejected() {
 
 #[test]
 fn channel_count_limit() {
-    let mut s = sample_solution();
+    let mut s = without_devices();
     s.channels = (0..MAX_CHANNELS)
         .map(|i| channel(&alloc::format!("c{i}"), "hello-1", "spinner"))
         .collect();
@@ -312,10 +345,10 @@ fn channel_count_limit() {
     s.channels.push(channel("one-too-many", "crash", "spinner"));
     assert_rejected(&s, ImageError::BadSolution("too many channels"));
     // A forged count over the limit is rejected before the list is read.
-    let mut forged = sample_solution().encode().unwrap();
-    let mut empty = sample_solution();
+    let mut forged = without_devices().encode().unwrap();
+    let mut empty = without_devices();
     empty.channels.clear();
-    let at = empty.encode().unwrap().len() - 2;
+    let at = empty.encode().unwrap().len() - 4;
     forged[at..at + 2].copy_from_slice(&u16::MAX.to_le_bytes());
     assert_eq!(
         Solution::decode(&forged),
@@ -325,21 +358,23 @@ fn channel_count_limit() {
 
 #[test]
 fn channel_count_must_match_the_list() {
-    let s = sample_solution();
+    let s = without_devices();
     let bytes = s.encode().unwrap();
     let mut empty = s.clone();
     empty.channels.clear();
-    let at = empty.encode().unwrap().len() - 2;
+    let at = empty.encode().unwrap().len() - 4;
     let n = s.channels.len() as u16;
     let mut more = bytes.clone();
     more[at..at + 2].copy_from_slice(&(n + 1).to_le_bytes());
     assert_eq!(Solution::decode(&more), Err(ImageError::Truncated));
+    // One channel fewer: the last channel's bytes are read as the device
+    // list, which does not decode.
     let mut fewer = bytes;
     fewer[at..at + 2].copy_from_slice(&(n - 1).to_le_bytes());
-    assert_eq!(
+    assert!(matches!(
         Solution::decode(&fewer),
-        Err(ImageError::BadSolution("trailing bytes"))
-    );
+        Err(ImageError::BadSolution(_) | ImageError::Truncated)
+    ));
 }
 
 #[test]
@@ -487,6 +522,7 @@ fn solution_strategy() -> impl Strategy<Value = Solution> {
                 exit_when_done,
                 programs,
                 channels,
+                devices: Vec::new(),
             }
         })
 }
