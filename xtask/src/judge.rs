@@ -2,8 +2,11 @@
 //! log.
 //!
 //! A run passes when QEMU exited with status 33 (the kernel wrote 0x10 to
-//! isa-debug-exit: every domain ended as the solution expects) and every log
-//! check of the scenario's `[test]` table holds:
+//! isa-debug-exit: every domain ended as the solution expects), or, in a
+//! scenario with `[[test.screen]]` entries and no `exit_when_done`
+//! ([`Ending::HarnessStop`]), when the harness stopped QEMU itself after the
+//! screen entries ([`Outcome::Stopped`]); and every log check of the
+//! scenario's `[test]` table holds:
 //!
 //! - `expect`: each regex matches at least one line;
 //! - `expect_smp`: the same, checked only when the run has more than one CPU;
@@ -55,6 +58,9 @@ pub enum Outcome {
     Signaled(i32),
     /// It ran past the scenario's timeout and was killed.
     Timeout(Duration),
+    /// The harness stopped it through QMP `quit`, once every screen entry
+    /// was done and every log expectation had matched.
+    Stopped,
 }
 
 impl fmt::Display for Outcome {
@@ -63,6 +69,10 @@ impl fmt::Display for Outcome {
             Outcome::Exited(code) => write!(f, "{}", describe_status(code)),
             Outcome::Signaled(sig) => write!(f, "QEMU killed by signal {sig}"),
             Outcome::Timeout(limit) => write!(f, "TIMEOUT after {} s", limit.as_secs()),
+            Outcome::Stopped => write!(
+                f,
+                "QEMU stopped by the harness after the screen checks (QMP quit)"
+            ),
         }
     }
 }
@@ -141,18 +151,55 @@ pub fn log_lines(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every pattern that must match some line of a run with `smp` CPUs:
+/// `expect`, `expect_smp` (when `smp > 1`) and both sides of each `order`
+/// pair, placeholders expanded. Patterns that do not compile are left out
+/// (they fail in [`judge`]).
+pub fn required(checks: &Checks, smp: u32) -> Vec<Regex> {
+    let expect_smp: &[String] = if smp > 1 { &checks.expect_smp } else { &[] };
+    checks
+        .expect
+        .iter()
+        .chain(expect_smp)
+        .chain(checks.order.iter().flat_map(|(a, b)| [a, b]))
+        .filter_map(|p| compile(p, smp).ok())
+        .collect()
+}
+
 /// Index of the first line `re` matches.
 fn first_match(lines: &[String], re: &Regex) -> Option<usize> {
     lines.iter().position(|l| re.is_match(l))
 }
 
+/// How a passing run ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The kernel exits QEMU with the pass status (`exit_when_done`).
+    GuestExit,
+    /// The pass status, or the harness stopping QEMU ([`Outcome::Stopped`]):
+    /// a scenario with screens and no `exit_when_done`.
+    HarnessStop,
+}
+
 /// Judges one run. Returns the failed checks, each as one readable line;
 /// an empty list is a pass.
-pub fn judge(outcome: Outcome, log: &str, checks: &Checks, smp: u32) -> Vec<String> {
+pub fn judge(
+    outcome: Outcome,
+    log: &str,
+    checks: &Checks,
+    smp: u32,
+    ending: Ending,
+) -> Vec<String> {
     let mut failures = Vec::new();
-    match outcome {
-        Outcome::Exited(STATUS_PASS) => {}
-        other => failures.push(format!("status: {other}; a pass is status {STATUS_PASS}")),
+    match (outcome, ending) {
+        (Outcome::Exited(STATUS_PASS), _) | (Outcome::Stopped, Ending::HarnessStop) => {}
+        (other, Ending::GuestExit) => {
+            failures.push(format!("status: {other}; a pass is status {STATUS_PASS}"))
+        }
+        (other, Ending::HarnessStop) => failures.push(format!(
+            "status: {other}; a pass is status {STATUS_PASS} or the harness stopping QEMU once \
+             every screen entry and expectation is done"
+        )),
     }
     let lines = log_lines(log);
     let mut regex = |kind: &str, pattern: &str| match compile(pattern, smp) {
@@ -238,13 +285,35 @@ SeaBIOS noise\r
 
     #[test]
     fn status_must_be_pass() {
-        assert!(judge(Outcome::Exited(33), LOG, &checks(), 4).is_empty());
-        let f = judge(Outcome::Exited(35), LOG, &checks(), 4);
+        assert!(judge(Outcome::Exited(33), LOG, &checks(), 4, Ending::GuestExit).is_empty());
+        let f = judge(Outcome::Exited(35), LOG, &checks(), 4, Ending::GuestExit);
         assert_eq!(f.len(), 1);
         assert!(f[0].contains("failure"), "{f:?}");
-        let f = judge(Outcome::Timeout(Duration::from_secs(60)), LOG, &checks(), 4);
+        let f = judge(
+            Outcome::Timeout(Duration::from_secs(60)),
+            LOG,
+            &checks(),
+            4,
+            Ending::GuestExit,
+        );
         assert!(f[0].contains("TIMEOUT after 60 s"), "{f:?}");
-        assert_eq!(judge(Outcome::Signaled(9), LOG, &checks(), 4).len(), 1);
+        assert_eq!(
+            judge(Outcome::Signaled(9), LOG, &checks(), 4, Ending::GuestExit).len(),
+            1
+        );
+        // Only a scenario the harness stops may end that way.
+        let f = judge(Outcome::Stopped, LOG, &checks(), 4, Ending::GuestExit);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(judge(Outcome::Stopped, LOG, &checks(), 4, Ending::HarnessStop).is_empty());
+        assert!(judge(Outcome::Exited(33), LOG, &checks(), 4, Ending::HarnessStop).is_empty());
+        let f = judge(
+            Outcome::Timeout(Duration::from_secs(9)),
+            LOG,
+            &checks(),
+            4,
+            Ending::HarnessStop,
+        );
+        assert!(f[0].contains("or the harness stopping QEMU"), "{f:?}");
     }
 
     #[test]
@@ -253,8 +322,8 @@ SeaBIOS noise\r
             expect: vec!["cpu{last_cpu} online".into(), r"booting, {smp} CPUs".into()],
             ..checks()
         };
-        assert!(judge(Outcome::Exited(33), LOG, &c, 4).is_empty());
-        let f = judge(Outcome::Exited(33), LOG, &c, 2);
+        assert!(judge(Outcome::Exited(33), LOG, &c, 4, Ending::GuestExit).is_empty());
+        let f = judge(Outcome::Exited(33), LOG, &c, 2, Ending::GuestExit);
         assert_eq!(f.len(), 2, "{f:?}");
         assert!(f[0].contains("/cpu1 online/ matched no line"), "{f:?}");
     }
@@ -265,7 +334,7 @@ SeaBIOS noise\r
             expect: vec![r"^\[ *[0-9.]+\] INFO  cpu1 hello-1: hello from cpu1$".into()],
             ..checks()
         };
-        assert!(judge(Outcome::Exited(33), LOG, &c, 4).is_empty());
+        assert!(judge(Outcome::Exited(33), LOG, &c, 4, Ending::GuestExit).is_empty());
     }
 
     #[test]
@@ -274,8 +343,11 @@ SeaBIOS noise\r
             expect_smp: vec!["cpu7 online".into()],
             ..checks()
         };
-        assert_eq!(judge(Outcome::Exited(33), LOG, &c, 4).len(), 1);
-        assert!(judge(Outcome::Exited(33), LOG, &c, 1).is_empty());
+        assert_eq!(
+            judge(Outcome::Exited(33), LOG, &c, 4, Ending::GuestExit).len(),
+            1
+        );
+        assert!(judge(Outcome::Exited(33), LOG, &c, 1, Ending::GuestExit).is_empty());
     }
 
     #[test]
@@ -284,7 +356,7 @@ SeaBIOS noise\r
             forbid: vec!["hello-2".into(), "PANIC".into()],
             ..checks()
         };
-        let f = judge(Outcome::Exited(33), LOG, &c, 4);
+        let f = judge(Outcome::Exited(33), LOG, &c, 4, Ending::GuestExit);
         assert_eq!(f.len(), 1);
         assert!(f[0].contains("line 5"), "{f:?}");
         assert!(f[0].contains("cpu2 hello-2: done"), "{f:?}");
@@ -296,14 +368,14 @@ SeaBIOS noise\r
             order: vec![("booting".into(), "done".into())],
             ..checks()
         };
-        assert!(judge(Outcome::Exited(33), LOG, &ok, 4).is_empty());
+        assert!(judge(Outcome::Exited(33), LOG, &ok, 4, Ending::GuestExit).is_empty());
 
         // "done" first matches line 5, before "all domains" on line 6.
         let wrong = Checks {
             order: vec![("all domains".into(), "done".into())],
             ..checks()
         };
-        let f = judge(Outcome::Exited(33), LOG, &wrong, 4);
+        let f = judge(Outcome::Exited(33), LOG, &wrong, 4, Ending::GuestExit);
         assert_eq!(f.len(), 1);
         assert!(f[0].contains("line 6") && f[0].contains("line 5"), "{f:?}");
 
@@ -312,13 +384,16 @@ SeaBIOS noise\r
             order: vec![("hello".into(), "cpu1".into())],
             ..checks()
         };
-        assert_eq!(judge(Outcome::Exited(33), LOG, &same, 4).len(), 1);
+        assert_eq!(
+            judge(Outcome::Exited(33), LOG, &same, 4, Ending::GuestExit).len(),
+            1
+        );
 
         let missing = Checks {
             order: vec![("nope".into(), "done".into())],
             ..checks()
         };
-        let f = judge(Outcome::Exited(33), LOG, &missing, 4);
+        let f = judge(Outcome::Exited(33), LOG, &missing, 4, Ending::GuestExit);
         assert_eq!(f, ["order: /nope/ matched no line"]);
     }
 
@@ -329,9 +404,27 @@ SeaBIOS noise\r
             ..checks()
         };
         assert!(c.validate().is_err());
-        let f = judge(Outcome::Exited(33), LOG, &c, 4);
+        let f = judge(Outcome::Exited(33), LOG, &c, 4, Ending::GuestExit);
         assert_eq!(f.len(), 1);
         assert!(f[0].contains("bad regex"));
+    }
+
+    #[test]
+    fn required_patterns() {
+        let c = Checks {
+            expect: vec!["cpu{last_cpu} online".into(), "(".into()],
+            expect_smp: vec!["smp only".into()],
+            forbid: vec!["never required".into()],
+            order: vec![("a".into(), "b".into())],
+        };
+        let names = |smp| -> Vec<String> {
+            required(&c, smp)
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect()
+        };
+        assert_eq!(names(4), ["cpu3 online", "smp only", "a", "b"]);
+        assert_eq!(names(1), ["cpu0 online", "a", "b"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `build` | builds the kernel and user programs for `x86_64-unknown-none`, then the boot image `target/tessera/<solution>.img` from a solution file (default `policies/solution.toml`) |
 //! | `run` | `build`, then boots it in QEMU (a window when a display exists, else the serial log on this terminal) |
+//! | `screenshot FILE.png` | `build`, then boots headless and saves the screen once a serial line matches `--after` |
 //! | `test` | host unit tests, then every QEMU scenario in `policies/tests/*.toml` |
 //! | `bench` | boots the in-OS IPC benchmarks with and without icount and writes `target/bench/ipc.json` |
 //! | `policy check [FILE]` | checks a policy against the interface descriptions and a solution |
@@ -13,8 +14,10 @@
 //! Each concern lives in its own module: [`workspace`] (cargo metadata),
 //! [`setup`] (toolchain target, QEMU install), [`build`] (cargo for bare
 //! metal), [`solution`] (the TOML schema), [`image`] (the boot image),
-//! [`qemu`] (command line and timed runs), [`judge`] (scenario checks),
-//! [`test`](mod@test) (the harness) and [`lint`].
+//! [`qemu`] (command line and timed runs), [`qmp`] (QEMU's machine protocol:
+//! screenshots and input), [`screen`] (PNG screenshots and pixel checks),
+//! [`judge`] (scenario checks), [`test`](mod@test) (the harness),
+//! [`screenshot`] and [`lint`].
 
 mod bench;
 mod build;
@@ -23,12 +26,15 @@ mod judge;
 mod lint;
 mod policy;
 mod qemu;
+mod qmp;
+mod screen;
+mod screenshot;
 mod setup;
 mod solution;
 mod test;
 mod workspace;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -62,6 +68,9 @@ enum Command {
     Build(BuildArgs),
     /// Build, then boot Tessera in QEMU.
     Run(RunArgs),
+    /// Build, boot headless, and save the screen as a PNG once a serial
+    /// line matches --after.
+    Screenshot(ScreenshotArgs),
     /// Run the host unit tests and the QEMU scenarios (both unless one is chosen).
     Test(TestArgs),
     /// Boot the in-OS IPC benchmarks (with and without icount), write
@@ -94,27 +103,21 @@ struct BuildArgs {
     /// Build with the release profile.
     #[arg(long)]
     release: bool,
-    /// Solution description [default: policies/solution.toml].
+    /// Solution description [default: policies/solution.toml]; a bare NAME
+    /// means policies/NAME.toml or policies/tests/NAME.toml.
     #[arg(long, value_name = "FILE")]
     solution: Option<PathBuf>,
 }
 
+/// The machine options `run` and `screenshot` share.
 #[derive(Args)]
-struct RunArgs {
-    #[command(flatten)]
-    build: BuildArgs,
-    /// No window, even if a display exists.
-    #[arg(long)]
-    headless: bool,
+struct MachineArgs {
     /// Number of CPUs.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     smp: u32,
     /// QEMU CPU model.
     #[arg(long, default_value = "max", value_name = "MODEL")]
     cpu: String,
-    /// Open a QMP socket at PATH (screendump, input injection).
-    #[arg(long, value_name = "PATH")]
-    qmp: Option<PathBuf>,
     /// Kernel command line.
     #[arg(
         long,
@@ -123,9 +126,42 @@ struct RunArgs {
         allow_hyphen_values = true
     )]
     append: String,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// No window, even if a display exists; opens a QMP socket (printed)
+    /// at target/tessera/NAME.qmp (NAME: the solution name) unless --qmp names one.
+    #[arg(long)]
+    headless: bool,
+    #[command(flatten)]
+    machine: MachineArgs,
+    /// Open a QMP socket at PATH (screendump, input injection).
+    #[arg(long, value_name = "PATH")]
+    qmp: Option<PathBuf>,
     /// Deterministic timing: the guest TSC counts instructions (single-threaded TCG).
     #[arg(long)]
     icount: bool,
+}
+
+#[derive(Args)]
+struct ScreenshotArgs {
+    /// Where to save the screen (a PNG).
+    #[arg(value_name = "FILE.png")]
+    file: PathBuf,
+    #[command(flatten)]
+    build: BuildArgs,
+    #[command(flatten)]
+    machine: MachineArgs,
+    /// Take the screenshot once a serial line matches REGEX ({smp} and
+    /// {last_cpu} as in scenarios).
+    #[arg(long, value_name = "REGEX", default_value = screenshot::DEFAULT_AFTER)]
+    after: String,
+    /// Give up when no line has matched after SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
 
 #[derive(Args)]
@@ -169,6 +205,20 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run(&ws, &args),
+        Command::Screenshot(args) => {
+            let (file, artifacts, image) = build_solution(&ws, &args.build)?;
+            setup::ensure_qemu()?;
+            let opts = screenshot::Options {
+                file: args.file,
+                after: args.after,
+                timeout: std::time::Duration::from_secs(args.timeout),
+                smp: args.machine.smp,
+                cpu: args.machine.cpu,
+                append: args.machine.append,
+            };
+            screenshot::screenshot(&ws, &file, &artifacts, &image, &opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Test(args) => {
             let opts = test::TestOptions {
                 host: args.host,
@@ -207,10 +257,25 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     }
 }
 
+/// The solution file `--solution` names: the path itself when it is a
+/// file; otherwise a bare name (no `/`, no extension) is looked up as
+/// `policies/NAME.toml`, then `policies/tests/NAME.toml`.
+fn solution_path(ws: &Workspace, arg: &Path) -> PathBuf {
+    let bare = arg.components().count() == 1 && arg.extension().is_none();
+    if arg.is_file() || !bare {
+        return arg.to_path_buf();
+    }
+    ["policies", "policies/tests"]
+        .iter()
+        .map(|dir| ws.root.join(dir).join(arg).with_extension("toml"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| arg.to_path_buf())
+}
+
 /// `build`: returns the solution, the artifacts and the image path.
 fn build_solution(ws: &Workspace, args: &BuildArgs) -> Result<(SolutionFile, Artifacts, PathBuf)> {
     let path = match &args.solution {
-        Some(path) => path.clone(),
+        Some(arg) => solution_path(ws, arg),
         None => ws.root.join("policies/solution.toml"),
     };
     if !path.is_file() {
@@ -234,7 +299,7 @@ fn build_solution(ws: &Workspace, args: &BuildArgs) -> Result<(SolutionFile, Art
 
 /// `run`: build, then boot in QEMU and report how it ended.
 fn run(ws: &Workspace, args: &RunArgs) -> Result<ExitCode> {
-    let (_file, artifacts, image) = build_solution(ws, &args.build)?;
+    let (file, artifacts, image) = build_solution(ws, &args.build)?;
     setup::ensure_qemu()?;
     let display = if args.headless {
         Display::None
@@ -244,19 +309,31 @@ fn run(ws: &Workspace, args: &RunArgs) -> Result<ExitCode> {
     if display == Display::None && !args.headless {
         println!("no display found: running headless, serial on this terminal");
     }
-    let cpu = args.cpu.clone();
+    let qmp = match &args.qmp {
+        Some(path) => Some(path.clone()),
+        None if args.headless => Some(qemu::qmp_socket_path(
+            ws.out_dir().join(format!("{}.qmp", file.solution.name)),
+        )),
+        None => None,
+    };
     let config = QemuConfig {
         kernel: artifacts.kernel,
         image,
-        smp: args.smp,
-        cpu,
-        append: args.append.clone(),
+        smp: args.machine.smp,
+        cpu: args.machine.cpu.clone(),
+        append: args.machine.append.clone(),
         display,
-        qmp: args.qmp.clone(),
+        qmp: qmp.clone(),
         icount: args.icount,
     };
     let mut cmd = config.command();
     println!("{}", qemu::shell_line(&cmd));
+    if let Some(qmp) = &qmp {
+        println!(
+            "QMP socket: {} (for example `screendump` and `input-send-event`)",
+            qmp.display()
+        );
+    }
     let status = cmd
         .status()
         .with_context(|| format!("could not start {}", qemu::QEMU))?;

@@ -9,13 +9,16 @@
 //!
 //! Timed runs put QEMU in its own process group and ask Linux to kill it if
 //! xtask dies (`PR_SET_PDEATHSIG`), so neither a timeout nor a Ctrl-C leaves a
-//! QEMU spinning in the background.
+//! QEMU spinning in the background. [`Running`] is such a QEMU while it runs,
+//! for callers that act during the run (screenshots through QMP), and
+//! [`SerialFollower`] reads the serial log file line by line as it grows.
 
 use std::ffi::OsString;
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -61,7 +64,8 @@ pub struct QemuConfig {
     pub append: String,
     /// Screen.
     pub display: Display,
-    /// QMP socket path, if any.
+    /// QMP socket path, if any: adds `-qmp unix:PATH,server=on,wait=off`
+    /// (QEMU creates the socket at start and does not wait for a client).
     pub qmp: Option<PathBuf>,
     /// Deterministic instruction counting (single-threaded TCG).
     pub icount: bool,
@@ -213,64 +217,211 @@ pub struct TimedRun {
     pub elapsed: Duration,
 }
 
+/// A QEMU started by [`Running::spawn`], in its own process group. Dropping
+/// it kills QEMU if it is still running.
+pub struct Running {
+    child: Child,
+    start: Instant,
+    reaped: bool,
+}
+
+impl Running {
+    /// Starts `cmd` with stdout to `stdout_file` and stderr to
+    /// `stderr_file`, in its own process group, killed if xtask dies.
+    pub fn spawn(mut cmd: Command, stdout_file: &Path, stderr_file: &Path) -> Result<Running> {
+        let stdout = File::create(stdout_file)
+            .with_context(|| format!("could not create {}", stdout_file.display()))?;
+        let stderr = File::create(stderr_file)
+            .with_context(|| format!("could not create {}", stderr_file.display()))?;
+        cmd.stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0);
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: the closure runs in the child between fork and exec, and only
+        // makes async-signal-safe system calls (prctl, getppid, _exit).
+        unsafe {
+            cmd.pre_exec(move || {
+                // Die with xtask: a Ctrl-C or kill of xtask must not leave QEMU
+                // running. If xtask died before this took effect, leave now.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+        let start = Instant::now();
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("could not start {QEMU}"))?;
+        Ok(Running {
+            child,
+            start,
+            reaped: false,
+        })
+    }
+
+    /// Time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// How QEMU ended, or `None` while it runs.
+    pub fn try_wait(&mut self) -> Result<Option<Outcome>> {
+        let status = self.child.try_wait().context("could not wait for QEMU")?;
+        if status.is_some() {
+            self.reaped = true;
+        }
+        Ok(status.map(outcome))
+    }
+
+    /// Waits up to `limit` for QEMU to end.
+    pub fn wait_for(&mut self, limit: Duration) -> Result<Option<Outcome>> {
+        let start = Instant::now();
+        loop {
+            if let Some(outcome) = self.try_wait()? {
+                return Ok(Some(outcome));
+            }
+            if start.elapsed() >= limit {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills QEMU's process group and reaps QEMU.
+    pub fn kill(&mut self) {
+        if self.reaped {
+            return;
+        }
+        // QEMU leads its own process group (process_group(0) in spawn), so
+        // the group id is its pid.
+        let pgid = self.child.id() as libc::pid_t;
+        // SAFETY: kill has no memory-safety preconditions; the group is ours
+        // because the child has not been reaped yet.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+        self.reaped = true;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Runs `cmd` with stdout to `stdout_file` and stderr to `stderr_file`,
 /// killing its process group once `timeout` has passed.
 pub fn run_timed(
-    mut cmd: Command,
+    cmd: Command,
     stdout_file: &Path,
     stderr_file: &Path,
     timeout: Duration,
 ) -> Result<TimedRun> {
-    let stdout = File::create(stdout_file)
-        .with_context(|| format!("could not create {}", stdout_file.display()))?;
-    let stderr = File::create(stderr_file)
-        .with_context(|| format!("could not create {}", stderr_file.display()))?;
-    cmd.stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .process_group(0);
-    let parent = std::process::id() as libc::pid_t;
-    // SAFETY: the closure runs in the child between fork and exec, and only
-    // makes async-signal-safe system calls (prctl, getppid, _exit).
-    unsafe {
-        cmd.pre_exec(move || {
-            // Die with xtask: a Ctrl-C or kill of xtask must not leave QEMU
-            // running. If xtask died before this took effect, leave now.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-    let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("could not start {QEMU}"))?;
+    let mut running = Running::spawn(cmd, stdout_file, stderr_file)?;
     loop {
-        if let Some(status) = child.try_wait().context("could not wait for QEMU")? {
+        if let Some(outcome) = running.try_wait()? {
             return Ok(TimedRun {
-                outcome: outcome(status),
-                elapsed: start.elapsed(),
+                outcome,
+                elapsed: running.elapsed(),
             });
         }
-        if start.elapsed() >= timeout {
-            // QEMU leads its own process group (process_group(0) above), so
-            // the group id is its pid.
-            let pgid = child.id() as libc::pid_t;
-            // SAFETY: kill has no memory-safety preconditions; the group is
-            // ours because the child has not been reaped yet.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-            let _ = child.wait();
+        if running.elapsed() >= timeout {
+            running.kill();
             return Ok(TimedRun {
                 outcome: Outcome::Timeout(timeout),
-                elapsed: start.elapsed(),
+                elapsed: running.elapsed(),
             });
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Reads a growing serial log file as whole lines, cleaned like the judge
+/// sees them (see [`judge::log_lines`](crate::judge::log_lines)).
+pub struct SerialFollower {
+    path: PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+    lines: usize,
+}
+
+impl SerialFollower {
+    /// Follows `path` from its start; the file need not exist yet.
+    pub fn new(path: &Path) -> SerialFollower {
+        SerialFollower {
+            path: path.to_path_buf(),
+            offset: 0,
+            partial: Vec::new(),
+            lines: 0,
+        }
+    }
+
+    /// Number of lines returned so far; the next line returned is line
+    /// `lines() + 1`.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// The complete lines written since the last call.
+    pub fn poll(&mut self) -> Vec<String> {
+        self.read_more();
+        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
+            return Vec::new();
+        };
+        let done: Vec<u8> = self.partial.drain(..=end).collect();
+        self.split(&done)
+    }
+
+    /// Everything left, the last line even without its line end: for when
+    /// the writer has exited.
+    pub fn finish(&mut self) -> Vec<String> {
+        let mut lines = self.poll();
+        if !self.partial.is_empty() {
+            let rest = std::mem::take(&mut self.partial);
+            lines.extend(self.split(&rest));
+        }
+        lines
+    }
+
+    fn read_more(&mut self) {
+        let Ok(mut file) = File::open(&self.path) else {
+            return;
+        };
+        if file.seek(SeekFrom::Start(self.offset)).is_err() {
+            return;
+        }
+        if let Ok(n) = file.read_to_end(&mut self.partial) {
+            self.offset += n as u64;
+        }
+    }
+
+    fn split(&mut self, bytes: &[u8]) -> Vec<String> {
+        let lines = crate::judge::log_lines(&String::from_utf8_lossy(bytes));
+        self.lines += lines.len();
+        lines
+    }
+}
+
+/// A path for a QMP socket: `preferred` when it fits in a Unix socket
+/// address (108 bytes with the final NUL), otherwise a short one in the
+/// temporary directory. Removes any old file at the path, so a stale socket
+/// is never mistaken for this run's.
+pub fn qmp_socket_path(preferred: PathBuf) -> PathBuf {
+    const SUN_PATH_MAX: usize = 107;
+    let path = if preferred.as_os_str().len() <= SUN_PATH_MAX {
+        preferred
+    } else {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::env::temp_dir().join(format!("tessera-{}-{n}.qmp", std::process::id()))
+    };
+    let _ = std::fs::remove_file(&path);
+    path
 }
 
 #[cfg(test)]
@@ -350,6 +501,40 @@ mod tests {
             pick_display("Available display backend types:\nnone\ncurses\n"),
             Display::None
         );
+    }
+
+    #[test]
+    fn follower_returns_whole_lines() {
+        let path = std::env::temp_dir().join(format!("xtask-follow-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut f = SerialFollower::new(&path);
+        assert!(f.poll().is_empty());
+        std::fs::write(&path, "one\r\ntw").unwrap();
+        assert_eq!(f.poll(), ["one"]);
+        assert_eq!(f.lines(), 1);
+        assert!(f.poll().is_empty());
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut file, b"o\n\x1b[32mthree\x1b[0m\nfou").unwrap();
+        assert_eq!(f.poll(), ["two", "three"]);
+        assert_eq!(f.finish(), ["fou"]);
+        assert_eq!(f.lines(), 4);
+        assert!(f.finish().is_empty());
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn socket_paths() {
+        let short = std::env::temp_dir().join(format!("xtask-sock-{}.qmp", std::process::id()));
+        std::fs::write(&short, "stale").unwrap();
+        assert_eq!(qmp_socket_path(short.clone()), short);
+        assert!(!short.exists());
+        let long = PathBuf::from(format!("/{}/x.qmp", "d".repeat(120)));
+        let other = qmp_socket_path(long);
+        assert!(other.as_os_str().len() <= 107, "{}", other.display());
+        assert!(other.starts_with(std::env::temp_dir()));
     }
 
     #[test]

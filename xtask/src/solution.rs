@@ -40,7 +40,22 @@
 //! expect_smp = ["regex"]
 //! forbid = ["regex"]
 //! order = [["regex a", "regex b"]]
+//!
+//! [[test.screen]]             # a screenshot, taken through QMP while the run goes on
+//! after = 'frame \d+ presented' # regex (placeholders as above): take it when a serial line
+//!                             # matches, after the line that triggered the previous entry
+//! name = "desktop"            # [a-z0-9_-], unique; saved as target/qemu-tests/<job>-<name>.png
+//! pixels = [{ x = 10, y = 10, rgb = "#203040", tolerance = 8 }]
+//!                             # pixels the screen must show; tolerance per channel (default 0)
+//! keys = ["a", "ret", "shift-a"] # QEMU key codes (qcodes) to send after the screenshot;
+//!                             # a chord joins codes with `-`
 //! ```
+//!
+//! A scenario needs `exit_when_done = true` unless it has `[[test.screen]]`
+//! entries. With screens and no `exit_when_done`, the harness itself stops
+//! QEMU (QMP `quit`) once every screen entry is done and every `expect`,
+//! `expect_smp`, run `expect` and `order` regex has matched, and the run can
+//! pass without the kernel's isa-debug-exit status (see `test.rs`).
 //!
 //! A CPU pin becomes an affinity mask with bit `cpu` set; the kernel takes the
 //! bit index modulo the number of CPUs online, so a scenario written for four
@@ -64,6 +79,7 @@ use kcore::bootimage::{
 use serde::Deserialize;
 
 use crate::judge::Checks;
+use crate::screen::{PixelCheck, Rgb, ScreenStep};
 
 /// Longest program (domain) name before instance expansion.
 pub const PROGRAM_NAME_LEN: usize = 24;
@@ -126,6 +142,8 @@ pub struct TestSpec {
     pub runs: Vec<RunSpec>,
     /// The log checks.
     pub checks: Checks,
+    /// The `[[test.screen]]` entries, in order.
+    pub screens: Vec<ScreenStep>,
 }
 
 /// The runs a scenario gets when it names none.
@@ -203,6 +221,28 @@ struct RawTest {
     forbid: Vec<String>,
     #[serde(default)]
     order: Vec<Vec<String>>,
+    #[serde(default)]
+    screen: Vec<RawScreen>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScreen {
+    after: String,
+    name: String,
+    #[serde(default)]
+    pixels: Vec<RawPixel>,
+    #[serde(default)]
+    keys: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPixel {
+    x: i64,
+    y: i64,
+    rgb: String,
+    tolerance: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -236,10 +276,11 @@ impl SolutionFile {
             .map(convert_test)
             .transpose()
             .map_err(in_file)?;
-        if test.is_some() && !solution.exit_when_done {
+        if test.as_ref().is_some_and(|t| t.screens.is_empty()) && !solution.exit_when_done {
             return Err(in_file(
                 "a [test] scenario needs `exit_when_done = true` in [solution]: the harness \
-                 waits for the kernel to exit QEMU"
+                 waits for the kernel to exit QEMU (only a scenario with [[test.screen]] \
+                 entries may leave it out; the harness then stops QEMU itself)"
                     .into(),
             ));
         }
@@ -628,12 +669,65 @@ fn convert_test(t: &RawTest) -> Result<TestSpec, String> {
         order,
     };
     checks.validate().map_err(|e| format!("[test] {e}"))?;
+    let mut screens: Vec<ScreenStep> = Vec::new();
+    for (i, raw) in t.screen.iter().enumerate() {
+        let step = convert_screen(raw).map_err(|e| {
+            format!(
+                "[[test.screen]] number {} (name {:?}): {e}",
+                i + 1,
+                raw.name
+            )
+        })?;
+        if screens.iter().any(|s| s.name == step.name) {
+            return Err(format!(
+                "[[test.screen]] name {:?} is used twice (it names the PNG file)",
+                step.name
+            ));
+        }
+        screens.push(step);
+    }
     Ok(TestSpec {
         description: t.description.clone(),
         timeout_secs: timeout_secs as u64,
         append: t.append.clone(),
         runs,
         checks,
+        screens,
+    })
+}
+
+/// Longest `[[test.screen]]` name.
+pub const SCREEN_NAME_LEN: usize = 32;
+
+fn convert_screen(s: &RawScreen) -> Result<ScreenStep, String> {
+    if !is_label(&s.name) || s.name.len() > SCREEN_NAME_LEN {
+        return Err(format!(
+            "name must be 1 to {SCREEN_NAME_LEN} characters of [a-z0-9_-]"
+        ));
+    }
+    crate::judge::compile(&s.after, 4).map_err(|e| format!("bad regex in `after`: {e}"))?;
+    let coordinate = |axis: &str, v: i64| {
+        u32::try_from(v).map_err(|_| format!("pixel {axis} = {v} is outside 0..={}", u32::MAX))
+    };
+    let mut pixels = Vec::new();
+    for p in &s.pixels {
+        let tolerance = p.tolerance.unwrap_or(0);
+        pixels.push(PixelCheck {
+            x: coordinate("x", p.x)?,
+            y: coordinate("y", p.y)?,
+            rgb: Rgb::parse(&p.rgb)?,
+            tolerance: u8::try_from(tolerance)
+                .map_err(|_| format!("pixel tolerance = {tolerance} is outside 0..=255"))?,
+        });
+    }
+    for key in &s.keys {
+        crate::qmp::parse_chord(key)?;
+    }
+    Ok(ScreenStep {
+        after: s.after.clone(),
+        name: s.name.clone(),
+        pixels,
+        keys: s.keys.clone(),
     })
 }
 

@@ -4,8 +4,8 @@
 //! Everything here comes from `cargo metadata`, so the root `Cargo.toml` stays
 //! the one source of truth: host crates are the workspace's
 //! `default-members`, bare-metal crates are the other members, and user
-//! programs are the `[[bin]]` targets of packages under `apps/` and
-//! `bench/`. Adding a
+//! programs are the `[[bin]]` targets of packages under `apps/`, `bench/`,
+//! `display-server/` and `input-service/`. Adding a
 //! crate to the workspace needs no change here.
 
 use std::ffi::OsStr;
@@ -24,7 +24,7 @@ pub const KERNEL_PACKAGE: &str = "tessera-kernel";
 /// The package of the test programs; it is always built.
 pub const SELFTEST_PACKAGE: &str = "tessera-selftest";
 
-/// A package under `apps/` or `bench/` with at least one binary: its binaries are the
+/// A package of user programs (see the module docs) with at least one binary: its binaries are the
 /// program images a solution can name.
 #[derive(Clone, Debug)]
 pub struct AppPackage {
@@ -45,7 +45,7 @@ pub struct Workspace {
     pub host_packages: Vec<String>,
     /// Packages built only for [`BARE_TARGET`] (every other member).
     pub bare_packages: Vec<String>,
-    /// Packages under `apps/` and `bench/` that have binaries.
+    /// Packages of user programs (see the module docs) that have binaries.
     pub apps: Vec<AppPackage>,
 }
 
@@ -93,8 +93,8 @@ impl Workspace {
         let defaults = meta
             .workspace_default_members
             .context("this cargo is too old: `cargo metadata` lists no default members")?;
-        let apps_dir = meta.workspace_root.join("apps");
-        let bench_dir = meta.workspace_root.join("bench");
+        let program_dirs = ["apps", "bench", "display-server", "input-service"]
+            .map(|d| meta.workspace_root.join(d));
         let mut host_packages = Vec::new();
         let mut bare_packages = Vec::new();
         let mut apps = Vec::new();
@@ -113,8 +113,9 @@ impl Workspace {
                 .filter(|t| t.kind.iter().any(|k| k == "bin"))
                 .map(|t| t.name.clone())
                 .collect();
-            let user_program = pkg.manifest_path.starts_with(&apps_dir)
-                || pkg.manifest_path.starts_with(&bench_dir);
+            let user_program = program_dirs
+                .iter()
+                .any(|d| pkg.manifest_path.starts_with(d));
             if user_program && !bins.is_empty() {
                 apps.push(AppPackage {
                     name: pkg.name.clone(),

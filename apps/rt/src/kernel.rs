@@ -425,3 +425,22 @@ pub unsafe fn dma_free(addr: u64) -> Result<(), Error> {
     }
     .map(|_| ())
 }
+
+/// The label of the live domain with id `domain` (a badge), as the
+/// solution description names it (`abi::task::LABEL`).
+pub fn label(domain: u64) -> Result<alloc::string::String, Error> {
+    let w = kcall_safe(
+        abi::handles::TASK,
+        abi::iface::TASK,
+        abi::task::LABEL,
+        [domain, 0, 0, 0],
+    )?;
+    let mut bytes = [0u8; 24];
+    for (i, word) in w[1..].iter().enumerate() {
+        bytes[i * 8..i * 8 + 8].copy_from_slice(&word.to_le_bytes());
+    }
+    let len = (w[0] as usize).min(24);
+    core::str::from_utf8(&bytes[..len])
+        .map(alloc::string::String::from)
+        .map_err(|_| Error::InvalidArgument)
+}

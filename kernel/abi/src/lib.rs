@@ -487,6 +487,13 @@ pub mod task {
     pub const CHANNEL: u16 = 6;
     /// Longest channel name.
     pub const CHANNEL_NAME_MAX: u64 = 32;
+    /// `LABEL(domain)`: the label of the live domain with id `domain` (the
+    /// badge its requests arrive with), from the solution description:
+    /// word 0 = its length in bytes, words 1..=3 = its bytes, little-endian,
+    /// zero-padded. `NotFound` if no live domain has that id. For trusted
+    /// servers (the display server labels windows with it), as the policy
+    /// allows.
+    pub const LABEL: u16 = 7;
 }
 
 /// Kernel time endpoint.
@@ -604,6 +611,7 @@ pub mod kernel_ifaces {
                     &["name_ptr", "name_len"],
                     &["handle"],
                 ),
+                m(task::LABEL, "label", &["domain"], &["len", "a", "b", "c"]),
             ],
         },
         Interface {

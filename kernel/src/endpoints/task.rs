@@ -41,11 +41,28 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
             })
         }
         t::CHANNEL => channel(caller, w[0], w[1]),
+        t::LABEL => label(w[0]),
         _ => Err(Error::BadMethod),
     }
 }
 
 /// `CHANNEL(name_ptr, name_len)`: the caller's handle for a named channel.
+fn label(domain: u64) -> Result<Reply, Error> {
+    let d = crate::loader::find_domain(domain).ok_or(Error::NotFound)?;
+    let bytes = d.name.as_bytes();
+    let mut words = [bytes.len().min(24) as u64, 0, 0, 0];
+    for (i, chunk) in bytes.chunks(8).take(3).enumerate() {
+        let mut b = [0u8; 8];
+        b[..chunk.len()].copy_from_slice(chunk);
+        words[1 + i] = u64::from_le_bytes(b);
+    }
+    Ok(Reply {
+        tag: 0,
+        badge: None,
+        words,
+    })
+}
+
 fn channel(caller: &Domain, ptr: u64, len: u64) -> Result<Reply, Error> {
     if len == 0 || len > t::CHANNEL_NAME_MAX {
         return Err(Error::InvalidArgument);

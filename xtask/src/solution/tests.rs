@@ -483,3 +483,99 @@ fn every_policy_file_parses() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
+
+const SCREENS: &str = r##"
+[solution]
+name = "desk"
+
+[test]
+expect = ['ready']
+
+[[test.screen]]
+after = 'display-server: frame \d+ presented'
+name = "desktop"
+pixels = [
+    { x = 10, y = 10, rgb = "#203040", tolerance = 8 },
+    { x = 4294967295, y = 0, rgb = "#FFffFF" },
+]
+keys = ["a", "ret", "shift-a"]
+
+[[test.screen]]
+after = 'cpu{last_cpu} typed'
+name = "after_typing-2"
+"##;
+
+#[test]
+fn screen_entries() {
+    let f = parse(SCREENS).unwrap();
+    assert!(!f.solution.exit_when_done);
+    let screens = &f.test.unwrap().screens;
+    assert_eq!(screens.len(), 2);
+    let desk = &screens[0];
+    assert_eq!(desk.after, r"display-server: frame \d+ presented");
+    assert_eq!(desk.name, "desktop");
+    assert_eq!(
+        desk.pixels,
+        [
+            PixelCheck {
+                x: 10,
+                y: 10,
+                rgb: Rgb([0x20, 0x30, 0x40]),
+                tolerance: 8
+            },
+            PixelCheck {
+                x: u32::MAX,
+                y: 0,
+                rgb: Rgb([0xff; 3]),
+                tolerance: 0
+            },
+        ]
+    );
+    assert_eq!(desk.keys, ["a", "ret", "shift-a"]);
+    assert_eq!(screens[1].name, "after_typing-2");
+    assert!(screens[1].pixels.is_empty() && screens[1].keys.is_empty());
+
+    // Without screens, a scenario has no entries.
+    let plain = parse("[solution]\nname = \"t\"\nexit_when_done = true\n[test]\n").unwrap();
+    assert!(plain.test.unwrap().screens.is_empty());
+}
+
+#[test]
+fn bad_screen_entries() {
+    let screen = |body: &str| {
+        format!("[solution]\nname = \"s\"\n[test]\n[[test.screen]]\nafter = 'x'\n{body}\n")
+    };
+    let named = |body: &str| screen(&format!("name = \"n\"\n{body}"));
+    let pixel = |p: &str| named(&format!("pixels = [{{ {p} }}]"));
+    assert!(err(&screen("")).contains("missing field `name`"));
+    let e = err(&screen("name = \"Desk\""));
+    assert!(e.contains("number 1") && e.contains("[a-z0-9_-]"), "{e}");
+    assert!(err(&screen("name = \"\"")).contains("[a-z0-9_-]"));
+    assert!(err(&screen(&format!("name = \"{}\"", "a".repeat(33)))).contains("1 to 32"));
+    let e = err("[solution]\nname = \"s\"\n[test]\n[[test.screen]]\nafter = '('\nname = \"n\"\n");
+    assert!(e.contains("bad regex in `after`"), "{e}");
+    let e = err("[solution]\nname = \"s\"\n[test]\n[[test.screen]]\nname = \"n\"\n");
+    assert!(e.contains("missing field `after`"), "{e}");
+    assert!(err(&named("delay = 3")).contains("unknown field `delay`"));
+    assert!(
+        err(&pixel("x = 1, y = 2, rgb = \"#000000\", tol = 1")).contains("unknown field `tol`")
+    );
+    assert!(err(&pixel("x = 1, rgb = \"#000000\"")).contains("missing field `y`"));
+    let e = err(&pixel("x = -1, y = 2, rgb = \"#000000\""));
+    assert!(e.contains("pixel x = -1 is outside"), "{e}");
+    let e = err(&pixel("x = 1, y = 4294967296, rgb = \"#000000\""));
+    assert!(e.contains("pixel y = 4294967296 is outside"), "{e}");
+    let e = err(&pixel("x = 1, y = 2, rgb = \"203040\""));
+    assert!(e.contains("#rrggbb"), "{e}");
+    let e = err(&pixel("x = 1, y = 2, rgb = \"#203040\", tolerance = 256"));
+    assert!(e.contains("tolerance = 256"), "{e}");
+    let e = err(&named("keys = [\"enter\"]"));
+    assert!(
+        e.contains("not a QEMU key code") && e.contains("`ret`"),
+        "{e}"
+    );
+    let twice = format!("{}[[test.screen]]\nafter = 'y'\nname = \"n\"\n", named(""));
+    assert!(err(&twice).contains("used twice"));
+    // Screens allow leaving out exit_when_done, nothing else does.
+    assert!(parse(&named("")).is_ok());
+}

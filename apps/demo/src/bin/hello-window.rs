@@ -1,0 +1,98 @@
+//! `hello-window`: opens a 320x200 window on the display server (channel
+//! `"display"`), fills it with a colour picked by the program argument,
+//! writes "Tessera" and "hello from `<domain id>`" on it in white, and then
+//! reports key presses and clicks for 60 seconds (counted from start) before
+//! exiting with 0.
+//!
+//! Argument 0, 1 and 2 pick #2a6f97, #8c2f39 and #3a7d44; any other value
+//! picks a colour derived from it by a hash.
+//!
+//! Log lines:
+//! - `hello-window: window <id> presented (320x200)` once the first frame is sent;
+//! - `hello-window: key <char>` for each key press (control characters escaped,
+//!   keys without a character as `<0x...>`);
+//! - `hello-window: click at <x>,<y>` for each button press;
+//! - `hello-window: <what>: <error>` if a request fails, for example
+//!   `hello-window: channel: not found`; the program then exits with 1.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use gui::embedded_graphics::prelude::*;
+use gui::{Event, Key, Rgb888, Window};
+
+rt::entry!(main);
+
+const WIDTH: u32 = 320;
+const HEIGHT: u32 = 200;
+/// How long the program runs, from its start.
+const RUN_NS: u64 = 60_000_000_000;
+
+/// The background colour for the program argument `arg`.
+fn background(arg: u64) -> Rgb888 {
+    match arg {
+        0 => Rgb888::new(0x2a, 0x6f, 0x97),
+        1 => Rgb888::new(0x8c, 0x2f, 0x39),
+        2 => Rgb888::new(0x3a, 0x7d, 0x44),
+        _ => {
+            let [_, _, _, _, _, r, g, b] = mix(arg).to_be_bytes();
+            Rgb888::new(r, g, b)
+        }
+    }
+}
+
+/// The SplitMix64 output function: spreads every bit of `z` over the result.
+fn mix(z: u64) -> u64 {
+    let z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn main() -> i32 {
+    let deadline = rt::kernel::now_ns().saturating_add(RUN_NS);
+    let mut win = match Window::open("display", WIDTH, HEIGHT) {
+        Ok(win) => win,
+        Err(e) => {
+            rt::error!("hello-window: {}", e);
+            return 1;
+        }
+    };
+
+    // Drawing on a window's memory cannot fail (its error type is
+    // `Infallible`), so the results are ignored.
+    let _ = win.clear(background(rt::arg()));
+    let white = Rgb888::WHITE;
+    let _ = gui::text(&mut win, "Tessera", 16, 16, white, &gui::FONT_9X15);
+    let greeting = alloc::format!("hello from {}", rt::domain_id());
+    let _ = gui::text(&mut win, &greeting, 16, 40, white, &gui::FONT_9X15);
+    if let Err(e) = win.present() {
+        rt::error!("hello-window: {}", e);
+        return 1;
+    }
+    rt::println!(
+        "hello-window: window {} presented ({}x{})",
+        win.id(),
+        WIDTH,
+        HEIGHT
+    );
+
+    let result = win.run_until(deadline, |_, event| {
+        match event {
+            Event::KeyDown(Key::Char(c)) => rt::println!("hello-window: key {}", c.escape_debug()),
+            Event::KeyDown(key) => rt::println!("hello-window: key {}", key),
+            Event::ButtonDown { x, y } => rt::println!("hello-window: click at {},{}", x, y),
+            _ => {}
+        }
+        true
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            rt::error!("hello-window: {}", e);
+            1
+        }
+    }
+}

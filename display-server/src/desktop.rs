@@ -1,0 +1,400 @@
+//! The desktop: windows, their server-drawn frames and labels, and
+//! composition with damage tracking.
+//!
+//! Every window has a frame and a title bar that only the server draws,
+//! with the label of the client's domain (from the solution description,
+//! through the kernel's `Task.label`) and a colour derived from it. A
+//! client's pixels land only inside its window's content area, and only
+//! where no window above covers it; clients never see the screen.
+//!
+//! Composition works on damage: a change (a client's `present`, a window
+//! opening or closing) marks a screen rectangle, and `compose` redraws
+//! exactly that rectangle from the background up. An unchanged screen
+//! costs nothing.
+
+use crate::frame::Frame;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use embedded_graphics::mono_font::MonoTextStyle;
+use embedded_graphics::mono_font::ascii::{FONT_6X10, FONT_9X15_BOLD};
+use embedded_graphics::pixelcolor::Rgb888;
+use embedded_graphics::prelude::*;
+use embedded_graphics::primitives::Rectangle;
+use embedded_graphics::text::{Baseline, Text};
+
+/// Desktop background.
+pub const BACKGROUND: Rgb888 = Rgb888::new(0x20, 0x30, 0x40);
+/// The trusted panel across the top.
+pub const PANEL: Rgb888 = Rgb888::new(0x10, 0x18, 0x20);
+/// Height of the panel.
+pub const PANEL_HEIGHT: i32 = 24;
+/// Height of a window's title bar.
+pub const TITLE_HEIGHT: i32 = 20;
+/// Width of a window's border.
+pub const BORDER: i32 = 2;
+/// Most windows per client.
+pub const MAX_WINDOWS_PER_CLIENT: usize = 4;
+/// Largest window content.
+pub const MAX_SIZE: (u32, u32) = (1024, 768);
+/// Smallest window content.
+pub const MIN_SIZE: u32 = 16;
+/// Most events queued for one window; older ones are dropped.
+pub const MAX_EVENTS: usize = 64;
+
+/// An input event for a window, as `Window.event` reports it: (kind,
+/// code, x, y) with the kinds of `window.idl`.
+pub type Event = (u32, u32, u32, u32);
+/// Event kinds (`window.idl`).
+pub mod kind {
+    /// Key pressed.
+    pub const KEY_DOWN: u32 = 1;
+    /// Key released.
+    pub const KEY_UP: u32 = 2;
+    /// Pointer moved.
+    pub const MOVED: u32 = 3;
+    /// Button pressed.
+    pub const BUTTON_DOWN: u32 = 4;
+    /// Button released.
+    pub const BUTTON_UP: u32 = 5;
+    /// The window got the focus.
+    pub const FOCUS_IN: u32 = 6;
+    /// The window lost the focus.
+    pub const FOCUS_OUT: u32 = 7;
+}
+
+/// One window.
+pub struct Window {
+    /// Id, unique on this server.
+    pub id: u32,
+    /// The client's domain id (its badge).
+    pub owner: u64,
+    /// The client's label.
+    pub label: String,
+    /// Title-bar colour, from the label.
+    pub color: Rgb888,
+    /// Content area on the screen.
+    pub content: Rectangle,
+    /// The client's pixels: `width * height` BGRA words, mapped read-only.
+    pixels: *const u32,
+    /// Where the shared memory is mapped, and its length (to unmap it).
+    pub mapping: (u64, u64),
+    /// Input waiting for the client.
+    pub events: VecDeque<Event>,
+    /// The client has presented its pixels at least once.
+    pub shown: bool,
+}
+
+impl Window {
+    /// The whole window on the screen: content, border and title bar.
+    pub fn outer(&self) -> Rectangle {
+        let c = self.content;
+        Rectangle::new(
+            c.top_left - Point::new(BORDER, BORDER + TITLE_HEIGHT),
+            c.size + Size::new(2 * BORDER as u32, (2 * BORDER + TITLE_HEIGHT) as u32),
+        )
+    }
+
+    /// The title bar.
+    pub fn title(&self) -> Rectangle {
+        let o = self.outer();
+        Rectangle::new(
+            o.top_left + Point::new(BORDER, BORDER),
+            Size::new(self.content.size.width, TITLE_HEIGHT as u32),
+        )
+    }
+
+    /// The client's pixel at content coordinates (x, y), inside the content.
+    fn pixel(&self, x: u32, y: u32) -> Rgb888 {
+        let w = self.content.size.width;
+        // SAFETY: `pixels` maps at least `width * height` words for as long
+        // as the window exists (checked at creation), and (x, y) is inside.
+        let v = unsafe { core::ptr::read_volatile(self.pixels.add((y * w + x) as usize)) };
+        let [b, g, r, _] = v.to_le_bytes();
+        Rgb888::new(r, g, b)
+    }
+}
+
+/// A label's colour: a hash of it, kept dark enough for white text.
+pub fn label_color(label: &str) -> Rgb888 {
+    let h = label.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let c = |shift: u32| 0x30 + ((h >> shift) & 0x7f) as u8;
+    Rgb888::new(c(0), c(8), c(16))
+}
+
+/// All windows, bottom to top, and what needs redrawing.
+pub struct Desktop {
+    /// Screen size.
+    pub size: Size,
+    /// Windows, bottom first.
+    pub windows: Vec<Window>,
+    next_id: u32,
+    placed: u32,
+    damage: Option<Rectangle>,
+    /// The window with the keyboard focus.
+    pub focus: Option<u32>,
+    /// The pointer, in screen coordinates.
+    pub pointer: Point,
+}
+
+/// The smallest rectangle holding both.
+fn union(a: Rectangle, b: Rectangle) -> Rectangle {
+    let (Some(ab), Some(bb)) = (a.bottom_right(), b.bottom_right()) else {
+        return if a.is_zero_sized() { b } else { a };
+    };
+    let tl = Point::new(
+        a.top_left.x.min(b.top_left.x),
+        a.top_left.y.min(b.top_left.y),
+    );
+    let br = Point::new(ab.x.max(bb.x), ab.y.max(bb.y));
+    Rectangle::with_corners(tl, br)
+}
+
+impl Desktop {
+    /// An empty desktop of `width x height`, all of it to be drawn.
+    pub fn new(width: u32, height: u32) -> Desktop {
+        let size = Size::new(width, height);
+        Desktop {
+            size,
+            windows: Vec::new(),
+            next_id: 1,
+            placed: 0,
+            damage: Some(Rectangle::new(Point::zero(), size)),
+            focus: None,
+            pointer: Point::zero(),
+        }
+    }
+
+    /// Marks `r` (screen coordinates) for redrawing.
+    pub fn damage(&mut self, r: Rectangle) {
+        let r = r.intersection(&Rectangle::new(Point::zero(), self.size));
+        if r.is_zero_sized() {
+            return;
+        }
+        self.damage = Some(match self.damage {
+            Some(d) => union(d, r),
+            None => r,
+        });
+    }
+
+    /// Opens a window of `width x height` for `owner` with the client's
+    /// pixels at `pixels` (`mapping` = address and length of the shared
+    /// memory, at least `width * height * 4` bytes; the caller checked).
+    pub fn open(
+        &mut self,
+        owner: u64,
+        label: String,
+        width: u32,
+        height: u32,
+        pixels: *const u32,
+        mapping: (u64, u64),
+    ) -> u32 {
+        // Tiles left to right, then the next row; wraps to the top.
+        let columns = (self.size.width / 400).max(1);
+        let n = self.placed;
+        self.placed += 1;
+        let x = 40 + (n % columns) as i32 * 400;
+        let rows = ((self.size.height.saturating_sub(60)) / 300).max(1);
+        let y = PANEL_HEIGHT + 36 + ((n / columns) % rows) as i32 * 300;
+        let id = self.next_id;
+        self.next_id += 1;
+        let w = Window {
+            id,
+            owner,
+            color: label_color(&label),
+            label,
+            content: Rectangle::new(Point::new(x, y), Size::new(width, height)),
+            pixels,
+            mapping,
+            events: VecDeque::new(),
+            shown: false,
+        };
+        self.damage(w.outer());
+        self.windows.push(w);
+        id
+    }
+
+    /// Queues `ev` for window `id`.
+    fn post(&mut self, id: u32, ev: Event) {
+        if let Some(w) = self.windows.iter_mut().find(|w| w.id == id) {
+            if w.events.len() == MAX_EVENTS {
+                w.events.pop_front();
+            }
+            w.events.push_back(ev);
+        }
+    }
+
+    /// The next event for window `id` of `owner`.
+    pub fn next_event(&mut self, owner: u64, id: u32) -> Option<Option<Event>> {
+        let w = self
+            .windows
+            .iter_mut()
+            .find(|w| w.id == id && w.owner == owner)?;
+        Some(w.events.pop_front())
+    }
+
+    /// The topmost window whose frame holds screen point `p`.
+    fn under(&self, p: Point) -> Option<&Window> {
+        self.windows.iter().rev().find(|w| w.outer().contains(p))
+    }
+
+    /// Gives the focus to window `id` (and raises it), or to nobody.
+    pub fn set_focus(&mut self, id: Option<u32>) {
+        if self.focus == id {
+            return;
+        }
+        if let Some(old) = self.focus {
+            self.post(old, (kind::FOCUS_OUT, 0, 0, 0));
+            if let Some(w) = self.windows.iter().find(|w| w.id == old) {
+                let r = w.outer();
+                self.damage(r);
+            }
+        }
+        self.focus = id;
+        if let Some(new) = id
+            && let Some(i) = self.windows.iter().position(|w| w.id == new)
+        {
+            let w = self.windows.remove(i);
+            self.damage(w.outer());
+            self.windows.push(w);
+            self.post(new, (kind::FOCUS_IN, 0, 0, 0));
+        }
+    }
+
+    /// A key event: to the focused window only.
+    pub fn key(&mut self, code: u32, down: bool) {
+        if let Some(id) = self.focus {
+            let k = if down { kind::KEY_DOWN } else { kind::KEY_UP };
+            self.post(id, (k, code, 0, 0));
+        }
+    }
+
+    /// The focus moves to the bottom window, which `set_focus` raises, so
+    /// repeating it visits every window (the server's secure chord).
+    pub fn cycle_focus(&mut self) {
+        let bottom = self.windows.first().map(|w| w.id);
+        self.set_focus(bottom);
+    }
+
+    /// The pointer moved to screen point `p`: the window under it (only)
+    /// learns where, in its content coordinates, if it is inside.
+    pub fn pointer_to(&mut self, p: Point) {
+        self.pointer = p;
+        if let Some((id, local)) = self.content_point(p) {
+            self.post(id, (kind::MOVED, 0, local.x as u32, local.y as u32));
+        }
+    }
+
+    /// The window under `p` and `p` in its content coordinates, if `p` is
+    /// inside its content.
+    fn content_point(&self, p: Point) -> Option<(u32, Point)> {
+        let w = self.under(p)?;
+        w.content
+            .contains(p)
+            .then(|| (w.id, p - w.content.top_left))
+    }
+
+    /// A button changed at the pointer. A press focuses (and raises) the
+    /// window under the pointer, or nobody over the background; the event
+    /// goes to the window under the pointer only.
+    pub fn button(&mut self, button: u32, down: bool) {
+        let p = self.pointer;
+        if down && button == 0 {
+            let id = self.under(p).map(|w| w.id);
+            self.set_focus(id);
+        }
+        if let Some((id, local)) = self.content_point(p) {
+            let k = if down {
+                kind::BUTTON_DOWN
+            } else {
+                kind::BUTTON_UP
+            };
+            self.post(id, (k, button, local.x as u32, local.y as u32));
+        }
+    }
+
+    /// Windows whose clients have presented at least once.
+    pub fn shown(&self) -> usize {
+        self.windows.iter().filter(|w| w.shown).count()
+    }
+
+    /// Window `id` of `owner`, to change.
+    pub fn find_mut(&mut self, owner: u64, id: u32) -> Option<&mut Window> {
+        self.windows
+            .iter_mut()
+            .find(|w| w.id == id && w.owner == owner)
+    }
+
+    /// Removes window `id` of `owner` and returns it.
+    pub fn close(&mut self, owner: u64, id: u32) -> Option<Window> {
+        let i = self
+            .windows
+            .iter()
+            .position(|w| w.id == id && w.owner == owner)?;
+        let w = self.windows.remove(i);
+        self.damage(w.outer());
+        if self.focus == Some(id) {
+            self.focus = None;
+        }
+        Some(w)
+    }
+
+    /// Windows of `owner`.
+    pub fn count(&self, owner: u64) -> usize {
+        self.windows.iter().filter(|w| w.owner == owner).count()
+    }
+
+    /// Redraws the damaged rectangle into `f`; returns it (None: nothing
+    /// to do).
+    pub fn compose(&mut self, f: &mut Frame<'_>) -> Option<Rectangle> {
+        let area = self.damage.take()?;
+        let _ = f.fill_solid(&area, BACKGROUND);
+        let panel = Rectangle::new(
+            Point::zero(),
+            Size::new(self.size.width, PANEL_HEIGHT as u32),
+        );
+        let p = panel.intersection(&area);
+        if !p.is_zero_sized() {
+            let _ = f.fill_solid(&p, PANEL);
+            let mut clipped = f.clipped(&p);
+            let text = MonoTextStyle::new(&FONT_9X15_BOLD, Rgb888::WHITE);
+            let _ = Text::with_baseline("Tessera", Point::new(8, 4), text, Baseline::Top)
+                .draw(&mut clipped);
+        }
+        for w in &self.windows {
+            let outer = w.outer().intersection(&area);
+            if outer.is_zero_sized() {
+                continue;
+            }
+            // Frame, then title bar with the label, both the server's. The
+            // focused window's frame is white.
+            let border = if self.focus == Some(w.id) {
+                Rgb888::WHITE
+            } else {
+                w.color
+            };
+            let _ = f.fill_solid(&outer, border);
+            let title = w.title().intersection(&area);
+            let _ = f.fill_solid(&title, w.color);
+            if !title.is_zero_sized() {
+                let mut clipped = f.clipped(&title);
+                let style = MonoTextStyle::new(&FONT_6X10, Rgb888::WHITE);
+                let at = w.title().top_left + Point::new(6, 5);
+                let _ = Text::with_baseline(&w.label, at, style, Baseline::Top).draw(&mut clipped);
+            }
+            // The client's pixels, inside its content area only.
+            let c = w.content.intersection(&area);
+            if let Some(br) = c.bottom_right() {
+                let origin = w.content.top_left;
+                let colors = (c.top_left.y..=br.y).flat_map(|y| {
+                    (c.top_left.x..=br.x)
+                        .map(move |x| w.pixel((x - origin.x) as u32, (y - origin.y) as u32))
+                });
+                let _ = f.fill_contiguous(&c, colors);
+            }
+        }
+        Some(area)
+    }
+}

@@ -1,0 +1,306 @@
+//! Screenshots and the pixel checks of test scenarios.
+//!
+//! QEMU's `screendump` (see [`qmp`](crate::qmp)) writes the screen as an
+//! 8-bit RGB PNG. [`Screenshot::load`] reads such a file (RGBA is accepted
+//! too; the alpha channel is dropped), and a [`PixelCheck`] compares one
+//! pixel with an expected colour, each channel within a tolerance.
+//!
+//! A scenario's `[[test.screen]]` entries become [`ScreenStep`]s; the
+//! harness (`test.rs`) takes the screenshot when the step's `after` regex
+//! matches a serial line, checks its pixels, then sends its keys.
+
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+/// A decoded screenshot: `width * height` pixels of 3 bytes, row by row
+/// from the top left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Screenshot {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Red, green, blue for each pixel.
+    pub rgb: Vec<u8>,
+}
+
+impl Screenshot {
+    /// Reads a PNG file with 8-bit RGB or RGBA pixels.
+    pub fn load(path: &Path) -> Result<Screenshot> {
+        let file =
+            File::open(path).with_context(|| format!("could not open {}", path.display()))?;
+        Screenshot::decode(BufReader::new(file))
+            .with_context(|| format!("could not read {} as a PNG screenshot", path.display()))
+    }
+
+    /// Decodes PNG data.
+    fn decode(reader: impl std::io::BufRead + std::io::Seek) -> Result<Screenshot> {
+        let mut reader = png::Decoder::new(reader)
+            .read_info()
+            .context("not a valid PNG")?;
+        let size = reader
+            .output_buffer_size()
+            .context("the image is too large")?;
+        let mut buf = vec![0; size];
+        let frame = reader
+            .next_frame(&mut buf)
+            .context("could not decode the image data")?;
+        if frame.bit_depth != png::BitDepth::Eight {
+            bail!(
+                "the pixels are {:?}-bit; only 8-bit RGB or RGBA is supported",
+                frame.bit_depth as u8
+            );
+        }
+        let channels = match frame.color_type {
+            png::ColorType::Rgb => 3,
+            png::ColorType::Rgba => 4,
+            other => bail!("the pixels are {other:?}; only 8-bit RGB or RGBA is supported"),
+        };
+        let (width, height) = (frame.width, frame.height);
+        let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+        for row in buf[..frame.buffer_size()].chunks_exact(frame.line_size) {
+            for pixel in row[..width as usize * channels].chunks_exact(channels) {
+                rgb.extend_from_slice(&pixel[..3]);
+            }
+        }
+        Ok(Screenshot { width, height, rgb })
+    }
+
+    /// The colour at `(x, y)`, or `None` outside the image.
+    pub fn pixel(&self, x: u32, y: u32) -> Option<[u8; 3]> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let i = (y as usize * self.width as usize + x as usize) * 3;
+        self.rgb.get(i..i + 3).map(|p| [p[0], p[1], p[2]])
+    }
+}
+
+/// A colour written `#rrggbb`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rgb(pub [u8; 3]);
+
+impl Rgb {
+    /// Parses `#rrggbb` (hex digits in either case).
+    pub fn parse(s: &str) -> Result<Rgb, String> {
+        let bad = || format!("colour {s:?} is not of the form \"#rrggbb\"");
+        let hex = s.strip_prefix('#').ok_or_else(bad)?;
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
+        Ok(Rgb([channel(0)?, channel(2)?, channel(4)?]))
+    }
+}
+
+impl fmt::Display for Rgb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [r, g, b] = self.0;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
+/// One pixel a screenshot must show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PixelCheck {
+    /// Column, from the left edge.
+    pub x: u32,
+    /// Row, from the top edge.
+    pub y: u32,
+    /// The expected colour.
+    pub rgb: Rgb,
+    /// How far each channel may be from the expected value.
+    pub tolerance: u8,
+}
+
+impl PixelCheck {
+    /// `None` when the screenshot shows the expected colour; otherwise what
+    /// is wrong, as one line.
+    pub fn check(&self, shot: &Screenshot) -> Option<String> {
+        let expected = if self.tolerance == 0 {
+            format!("{}", self.rgb)
+        } else {
+            format!("{} (±{} per channel)", self.rgb, self.tolerance)
+        };
+        let Some(found) = shot.pixel(self.x, self.y) else {
+            return Some(format!(
+                "pixel ({}, {}): expected {expected}, but the screen is only {}x{}",
+                self.x, self.y, shot.width, shot.height
+            ));
+        };
+        let close = found
+            .iter()
+            .zip(self.rgb.0)
+            .all(|(&f, e)| f.abs_diff(e) <= self.tolerance);
+        (!close).then(|| {
+            format!(
+                "pixel ({}, {}): expected {expected}, found {}",
+                self.x,
+                self.y,
+                Rgb(found)
+            )
+        })
+    }
+}
+
+/// One `[[test.screen]]` entry of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScreenStep {
+    /// The regex on serial lines (placeholders as in `judge.rs`) whose first
+    /// match, after the previous step's line, triggers this step.
+    pub after: String,
+    /// Names the PNG: `target/qemu-tests/<job>-<name>.png`.
+    pub name: String,
+    /// The pixels to check.
+    pub pixels: Vec<PixelCheck>,
+    /// Key chords to send after the screenshot (see
+    /// [`Qmp::send_key`](crate::qmp::Qmp::send_key)).
+    pub keys: Vec<String>,
+}
+
+/// Checks every pixel of `step` in `shot`; returns one failure line per
+/// mismatch, naming the step and the PNG.
+pub fn check_pixels(step: &ScreenStep, shot: &Screenshot, png: &Path) -> Vec<String> {
+    step.pixels
+        .iter()
+        .filter_map(|p| p.check(shot))
+        .map(|m| format!("screen `{}`: {m} (in {})", step.name, png.display()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn temp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("xtask-screen-{name}-{}.png", std::process::id()))
+    }
+
+    fn write_png(path: &Path, width: u32, height: u32, color: png::ColorType, data: &[u8]) {
+        write_png_depth(path, width, height, color, png::BitDepth::Eight, data);
+    }
+
+    fn write_png_depth(
+        path: &Path,
+        width: u32,
+        height: u32,
+        color: png::ColorType,
+        depth: png::BitDepth,
+        data: &[u8],
+    ) {
+        let file = File::create(path).unwrap();
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+        encoder.set_color(color);
+        encoder.set_depth(depth);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(data).unwrap();
+        writer.finish().unwrap();
+    }
+
+    /// A 3x2 image: pixel (x, y) is (10x, 20y, 7).
+    fn pixels(channels: usize) -> Vec<u8> {
+        let mut data = Vec::new();
+        for y in 0..2u8 {
+            for x in 0..3u8 {
+                data.extend_from_slice(&[10 * x, 20 * y, 7]);
+                if channels == 4 {
+                    data.push(0x80);
+                }
+            }
+        }
+        data
+    }
+
+    #[test]
+    fn rgb_and_rgba_round_trip() {
+        for (color, channels) in [(png::ColorType::Rgb, 3), (png::ColorType::Rgba, 4)] {
+            let path = temp(&format!("rt{channels}"));
+            write_png(&path, 3, 2, color, &pixels(channels));
+            let shot = Screenshot::load(&path).unwrap();
+            let _ = std::fs::remove_file(&path);
+            assert_eq!((shot.width, shot.height), (3, 2));
+            assert_eq!(shot.rgb, pixels(3));
+            assert_eq!(shot.pixel(0, 0), Some([0, 0, 7]));
+            assert_eq!(shot.pixel(2, 1), Some([20, 20, 7]));
+            assert_eq!(shot.pixel(3, 0), None);
+            assert_eq!(shot.pixel(0, 2), None);
+        }
+    }
+
+    #[test]
+    fn unsupported_and_bad_files_are_errors() {
+        let path = temp("gray");
+        write_png(&path, 2, 1, png::ColorType::Grayscale, &[1, 2]);
+        let e = format!("{:#}", Screenshot::load(&path).unwrap_err());
+        assert!(e.contains("Grayscale") && e.contains("8-bit RGB"), "{e}");
+
+        write_png_depth(
+            &path,
+            1,
+            1,
+            png::ColorType::Rgb,
+            png::BitDepth::Sixteen,
+            &[0; 6],
+        );
+        let e = format!("{:#}", Screenshot::load(&path).unwrap_err());
+        assert!(e.contains("16-bit"), "{e}");
+
+        std::fs::write(&path, b"not a png").unwrap();
+        let e = format!("{:#}", Screenshot::load(&path).unwrap_err());
+        assert!(e.contains("not a valid PNG"), "{e}");
+        let _ = std::fs::remove_file(&path);
+
+        let e = format!("{:#}", Screenshot::load(&path).unwrap_err());
+        assert!(e.contains("could not open"), "{e}");
+    }
+
+    #[test]
+    fn colours() {
+        assert_eq!(Rgb::parse("#203040"), Ok(Rgb([0x20, 0x30, 0x40])));
+        assert_eq!(Rgb::parse("#FFfF0a"), Ok(Rgb([0xff, 0xff, 0x0a])));
+        assert_eq!(Rgb([1, 0xab, 0]).to_string(), "#01ab00");
+        for bad in ["203040", "#20304", "#2030400", "#20304g", "#+1+2+3", ""] {
+            assert!(Rgb::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pixel_checks() {
+        let shot = Screenshot {
+            width: 3,
+            height: 2,
+            rgb: pixels(3),
+        };
+        let check = |x, y, rgb, tolerance| PixelCheck {
+            x,
+            y,
+            rgb: Rgb(rgb),
+            tolerance,
+        };
+        assert_eq!(check(2, 1, [20, 20, 7], 0).check(&shot), None);
+        assert_eq!(check(2, 1, [24, 16, 10], 4).check(&shot), None);
+        assert_eq!(
+            check(2, 1, [25, 20, 7], 4).check(&shot).unwrap(),
+            "pixel (2, 1): expected #191407 (±4 per channel), found #141407"
+        );
+        assert_eq!(
+            check(3, 0, [0, 0, 0], 0).check(&shot).unwrap(),
+            "pixel (3, 0): expected #000000, but the screen is only 3x2"
+        );
+        let step = ScreenStep {
+            after: "x".into(),
+            name: "desk".into(),
+            pixels: vec![check(0, 0, [0, 0, 7], 0), check(1, 0, [0, 0, 0], 0)],
+            keys: Vec::new(),
+        };
+        assert_eq!(
+            check_pixels(&step, &shot, Path::new("t/a.png")),
+            ["screen `desk`: pixel (1, 0): expected #000000, found #0a0007 (in t/a.png)"]
+        );
+    }
+}
