@@ -8,8 +8,11 @@
 //! server over its `display` channel (`policies/interfaces/input.idl`).
 //! The policy lets it send to no one else.
 //!
-//! It polls the devices every few milliseconds; interrupt delivery is not
-//! there yet.
+//! Each device's event queue interrupts through MSI-X: the kernel binds
+//! table entry 0 to a notification bit (`Irq.bind`), the driver points the
+//! queue at that entry, and the service sleeps in `Irq.wait` until a device
+//! has events. If a device cannot interrupt, the service polls every few
+//! milliseconds instead, and says so.
 
 #![no_std]
 #![no_main]
@@ -40,8 +43,16 @@ const ABS_Y: u16 = 1;
 const BTN_LEFT: u16 = 0x110;
 const BTN_RIGHT: u16 = 0x111;
 const BTN_MIDDLE: u16 = 0x112;
-/// Poll interval.
+/// Poll interval when a device cannot interrupt.
 const POLL_NS: u64 = 5_000_000;
+/// The MSI-X table entry each device's event queue uses.
+const EVENT_ENTRY: u16 = 0;
+
+/// Routes the event queue of device `index` to notification bit `bit`.
+fn interrupts(index: u64, bit: u32) -> Result<(), alloc::string::String> {
+    kernel::irq_bind(index, EVENT_ENTRY, bit).map_err(|e| alloc::format!("Irq.bind: {e}"))?;
+    virtio_hal::route_queue(index, 0, EVENT_ENTRY)
+}
 
 /// Pointer state between `EV_SYN`s.
 #[derive(Default)]
@@ -53,6 +64,8 @@ struct Pointer {
 
 fn main() -> i32 {
     let mut devices: Vec<VirtIOInput<TesseraHal, PciTransport>> = Vec::new();
+    let mut bits = 0u64;
+    let mut polling = false;
     for index in 0.. {
         let Ok(info) = kernel::pci_info(index) else {
             break;
@@ -63,6 +76,7 @@ fn main() -> i32 {
         match device {
             Ok(mut d) => {
                 let name = d.name().unwrap_or_default();
+                let name = name.trim_end_matches(|c: char| c == '\0' || c.is_control());
                 rt::println!(
                     "input-service: {:02x}:{:02x}.{} {}",
                     info.location >> 8,
@@ -70,6 +84,18 @@ fn main() -> i32 {
                     info.location & 7,
                     name
                 );
+                let bit = devices.len() as u32;
+                match interrupts(index, bit) {
+                    Ok(()) => bits |= 1 << bit,
+                    Err(e) => {
+                        rt::println!(
+                            "input-service: device {}: no interrupts ({}), polling",
+                            index,
+                            e
+                        );
+                        polling = true;
+                    }
+                }
                 devices.push(d);
             }
             Err(e) => rt::println!("input-service: device {}: {}", index, e),
@@ -86,7 +112,15 @@ fn main() -> i32 {
             return 1;
         }
     };
-    rt::println!("input-service: {} device(s) ready", devices.len());
+    rt::println!(
+        "input-service: {} device(s) ready, {}",
+        devices.len(),
+        if polling {
+            "polling"
+        } else {
+            "interrupt-driven"
+        }
+    );
     let mut keys = Keymap::default();
     let mut pointer = Pointer::default();
     loop {
@@ -122,6 +156,11 @@ fn main() -> i32 {
                 }
             }
         }
-        kernel::sleep_ns(POLL_NS);
+        if polling {
+            kernel::sleep_ns(POLL_NS);
+        } else if let Err(e) = kernel::irq_wait(bits, u64::MAX) {
+            rt::println!("input-service: Irq.wait: {}; polling from now on", e);
+            polling = true;
+        }
     }
 }

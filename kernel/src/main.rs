@@ -33,6 +33,7 @@ mod arch;
 mod console;
 mod endpoints;
 mod fastpath;
+mod irq;
 mod loader;
 mod mm;
 mod obj;

@@ -42,7 +42,20 @@ pub struct Device {
     filter: Mutex<ConfigFilter>,
     /// Id of the owning domain; 0 while unassigned.
     owner: AtomicU64,
+    /// Kernel address of its MSI-X table, once mapped (0 before).
+    msix_table: AtomicU64,
 }
+
+/// MSI-X table entry layout (PCI Local Bus 3.0, 6.8.2): message address
+/// low and high, message data, vector control (bit 0 masks the entry).
+const MSIX_ENTRY_SIZE: u64 = 16;
+const MSIX_VECTOR_CONTROL: u64 = 12;
+/// Message control (upper half of the capability's first dword): MSI-X
+/// enable and function mask.
+const MSIX_ENABLE: u32 = 1 << 31;
+const MSIX_FUNCTION_MASK: u32 = 1 << 30;
+/// Command register: memory space decoding.
+const COMMAND_MEMORY: u32 = 1 << 1;
 
 impl Device {
     /// `bus:dev.func`, as PCI tools print it.
@@ -70,6 +83,79 @@ impl Device {
 
     fn space(&self) -> Cfg {
         Cfg(self.cfg)
+    }
+
+    /// Number of MSI-X table entries (0 without MSI-X).
+    pub fn msix_entries(&self) -> u16 {
+        self.msix.map_or(0, |m| m.table_size)
+    }
+
+    /// Kernel address of MSI-X table entry `entry`, mapping the table
+    /// (uncached, kernel only) on first use.
+    fn msix_entry(&self, entry: u16) -> Option<u64> {
+        let m = self.msix?;
+        if entry >= m.table_size {
+            return None;
+        }
+        let mut table = self.msix_table.load(Ordering::Acquire);
+        if table == 0 {
+            let Some(Bar::Memory { base, .. }) = self.bars[usize::from(m.table_bar)] else {
+                return None;
+            };
+            let pa = base + u64::from(m.table_offset);
+            const TWO_MIB: u64 = 2 << 20;
+            let lo = pa / TWO_MIB * TWO_MIB;
+            let hi = (pa + u64::from(m.table_size) * MSIX_ENTRY_SIZE).div_ceil(TWO_MIB) * TWO_MIB;
+            let va = crate::mm::map_kernel_device(lo, hi - lo)?;
+            table = va + (pa - lo);
+            self.msix_table.store(table, Ordering::Release);
+        }
+        Some(table + u64::from(entry) * MSIX_ENTRY_SIZE)
+    }
+
+    /// Aims MSI-X entry `entry` at `vector` on the CPU with local APIC id
+    /// `apic_id`, masked. Also turns on memory decoding (the table is
+    /// device memory) and MSI-X with the function unmasked, so the entry
+    /// is all that gates the interrupt.
+    pub fn msix_program(&self, entry: u16, apic_id: u32, vector: u8) -> bool {
+        let (Some(m), Some(at), Ok(dest)) =
+            (self.msix, self.msix_entry(entry), u8::try_from(apic_id))
+        else {
+            return false;
+        };
+        let mut cs = self.space();
+        let command = cs.read32(0x04) & 0xffff;
+        cs.write32(0x04, command | COMMAND_MEMORY);
+        self.msix_mask(entry, true);
+        // Intel SDM 11.11.1: address 0xfee << 20 | destination << 12,
+        // physical destination mode; data: fixed delivery, edge, vector.
+        let address = 0xfee0_0000u32 | u32::from(dest) << 12;
+        // SAFETY: `at` is the kernel mapping (uncached) of a 16-byte entry
+        // inside the MSI-X table of a device this kernel enumerated; the
+        // table pages are never mapped for user space.
+        unsafe {
+            core::ptr::write_volatile(at as *mut u32, address);
+            core::ptr::write_volatile((at + 4) as *mut u32, 0);
+            core::ptr::write_volatile((at + 8) as *mut u32, u32::from(vector));
+        }
+        let cap = u16::from(m.cap_offset);
+        let control = cs.read32(cap);
+        cs.write32(cap, (control | MSIX_ENABLE) & !MSIX_FUNCTION_MASK);
+        true
+    }
+
+    /// Masks or unmasks MSI-X entry `entry`.
+    pub fn msix_mask(&self, entry: u16, masked: bool) {
+        let Some(at) = self.msix_entry(entry) else {
+            return;
+        };
+        let control = (at + MSIX_VECTOR_CONTROL) as *mut u32;
+        // SAFETY: as in `msix_program`: the vector-control dword of a table
+        // entry in the kernel's uncached mapping.
+        unsafe {
+            let v = core::ptr::read_volatile(control);
+            core::ptr::write_volatile(control, if masked { v | 1 } else { v & !1 });
+        }
     }
 
     /// Reads a configuration dword as the owner sees it.
@@ -172,6 +258,7 @@ pub fn init(ecam: Option<(u64, u8, u8)>) {
                         cfg,
                         filter: Mutex::new(ConfigFilter::new(bars, msix.map(|m| m.cap_offset))),
                         owner: AtomicU64::new(0),
+                        msix_table: AtomicU64::new(0),
                     });
                     if func == 0 && !header.multifunction {
                         break;
@@ -221,6 +308,11 @@ pub fn release(owner: u64, indices: &[usize]) {
         let command = cs.read32(0x04);
         // Keep only INTx-disable; status bits are write-1-to-clear, so 0.
         cs.write32(0x04, command & 0x0400);
+        if let Some(m) = d.msix {
+            let cap = u16::from(m.cap_offset);
+            let control = cs.read32(cap);
+            cs.write32(cap, control & !(MSIX_ENABLE | MSIX_FUNCTION_MASK));
+        }
         *d.filter.lock() = ConfigFilter::new(d.bars, d.msix.map(|m| m.cap_offset));
         d.owner.store(0, Ordering::Release);
     }

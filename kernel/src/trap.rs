@@ -59,6 +59,10 @@ pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             apic::eoi();
             crate::tlb::service();
         }
+        v if crate::irq::is_device_vector(v) => {
+            crate::irq::deliver(v as u8);
+            apic::eoi();
+        }
         v if v == apic::SPURIOUS_VECTOR as u64 => {}
         v => {
             apic::eoi();

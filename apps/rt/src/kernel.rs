@@ -426,6 +426,31 @@ pub unsafe fn dma_free(addr: u64) -> Result<(), Error> {
     .map(|_| ())
 }
 
+/// Routes MSI-X table entry `entry` of assigned device `index` to
+/// notification bit `bit` (0..64) of this domain (`abi::irq::BIND`).
+pub fn irq_bind(index: u64, entry: u16, bit: u32) -> Result<(), Error> {
+    kcall_safe(
+        abi::handles::IRQ,
+        abi::iface::IRQ,
+        abi::irq::BIND,
+        [index, entry.into(), bit.into(), 0],
+    )
+    .map(|_| ())
+}
+
+/// Acknowledges the delivered interrupts among `bits` and waits up to
+/// `timeout_ns` (`u64::MAX`: without limit) for one of them; returns the
+/// signalled bits, 0 on timeout (`abi::irq::WAIT`).
+pub fn irq_wait(bits: u64, timeout_ns: u64) -> Result<u64, Error> {
+    let w = kcall_safe(
+        abi::handles::IRQ,
+        abi::iface::IRQ,
+        abi::irq::WAIT,
+        [bits, timeout_ns, 0, 0],
+    )?;
+    Ok(w[0])
+}
+
 /// The label of the live domain with id `domain` (a badge), as the
 /// solution description names it (`abi::task::LABEL`).
 pub fn label(domain: u64) -> Result<alloc::string::String, Error> {

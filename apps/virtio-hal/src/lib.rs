@@ -182,3 +182,70 @@ pub fn transport(index: u64) -> Result<PciTransport, alloc::string::String> {
     root.set_command(function, Command::MEMORY_SPACE | Command::BUS_MASTER);
     PciTransport::new::<TesseraHal, _>(&mut root, function).map_err(|e| alloc::format!("{e:?}"))
 }
+
+/// PCI capability id of the virtio structures (virtio 1.2, 4.1.4).
+const CAP_VENDOR: u8 = 0x09;
+/// `cfg_type` of the common configuration structure.
+const VIRTIO_PCI_CAP_COMMON_CFG: u8 = 1;
+/// Offsets in the common configuration structure (virtio 1.2, 4.1.4.3).
+const COMMON_QUEUE_SELECT: usize = 0x16;
+const COMMON_QUEUE_MSIX_VECTOR: usize = 0x1a;
+const COMMON_CFG_LEN: usize = 0x38;
+
+/// Reads configuration byte `offset` of assigned device `index`.
+fn config_byte(index: u64, offset: u8) -> Result<u8, alloc::string::String> {
+    let word = kernel::pci_config_read(index, offset & !3)
+        .map_err(|e| alloc::format!("configuration read at {offset:#x}: {e}"))?;
+    Ok((word >> (8 * (offset & 3))) as u8)
+}
+
+/// Points virtqueue `queue` of virtio device `index` at MSI-X table entry
+/// `entry` (the device's `queue_msix_vector`). The entry itself is
+/// programmed by the kernel (`rt::kernel::irq_bind`), never by us. Fails
+/// when the device has no common configuration structure or refuses the
+/// entry (it then reads back `NO_VECTOR`).
+pub fn route_queue(index: u64, queue: u16, entry: u16) -> Result<(), alloc::string::String> {
+    let mut at = config_byte(index, 0x34)? & !3;
+    let mut seen = 0;
+    while at != 0 && seen < 48 {
+        seen += 1;
+        let id = config_byte(index, at)?;
+        let next = config_byte(index, at + 1)? & !3;
+        if id == CAP_VENDOR && config_byte(index, at + 3)? == VIRTIO_PCI_CAP_COMMON_CFG {
+            let bar = config_byte(index, at + 4)?;
+            let offset = kernel::pci_config_read(index, at + 8)
+                .map_err(|e| alloc::format!("virtio capability: {e}"))?;
+            let (base, _, _) =
+                kernel::pci_bar(index, bar.into()).map_err(|e| alloc::format!("BAR {bar}: {e}"))?;
+            // SAFETY: the range is inside a memory BAR of our device (the
+            // kernel checks it when mapping); `mmio_phys_to_virt` maps it
+            // and returns the address of its first byte.
+            let common =
+                unsafe { TesseraHal::mmio_phys_to_virt(base + u64::from(offset), COMMON_CFG_LEN) }
+                    .as_ptr();
+            // SAFETY: both registers lie inside the mapped common
+            // configuration structure and are naturally aligned 16-bit
+            // device registers; nothing else touches them concurrently
+            // (the driver is single-threaded).
+            let read_back = unsafe {
+                core::ptr::write_volatile(common.add(COMMON_QUEUE_SELECT).cast::<u16>(), queue);
+                core::ptr::write_volatile(
+                    common.add(COMMON_QUEUE_MSIX_VECTOR).cast::<u16>(),
+                    entry,
+                );
+                core::ptr::read_volatile(common.add(COMMON_QUEUE_MSIX_VECTOR).cast::<u16>())
+            };
+            return if read_back == entry {
+                Ok(())
+            } else {
+                Err(alloc::format!(
+                    "the device refused MSI-X entry {entry} for queue {queue}"
+                ))
+            };
+        }
+        at = next;
+    }
+    Err(alloc::string::String::from(
+        "no virtio common configuration capability",
+    ))
+}

@@ -359,6 +359,8 @@ pub mod handles {
     pub const MMIO: Handle = Handle::new(8, 0);
     /// The DMA endpoint ([`crate::dma`]).
     pub const DMA: Handle = Handle::new(9, 0);
+    /// The interrupt endpoint ([`crate::irq`]).
+    pub const IRQ: Handle = Handle::new(10, 0);
     /// First slot that is not reserved for a well-known handle.
     pub const FIRST_FREE_SLOT: u16 = 16;
 }
@@ -382,6 +384,8 @@ pub mod iface {
     pub const MMIO: u16 = 7;
     /// [`crate::dma`]
     pub const DMA: u16 = 8;
+    /// [`crate::irq`]
+    pub const IRQ: u16 = 9;
     /// First interface number available to user-space servers.
     pub const FIRST_USER: u16 = 0x100;
 }
@@ -440,6 +444,37 @@ pub mod dma {
     pub const FREE: u16 = 2;
     /// Largest block: 8 MiB (a 1280x800 BGRA frame buffer is 4000 KiB).
     pub const MAX_PAGES: u64 = 2048;
+}
+
+/// Interrupts of the caller's assigned PCI devices, as MSI-X messages the
+/// kernel turns into notifications.
+///
+/// A driver binds an MSI-X table entry of its device to one of 64
+/// notification bits of its domain. When the device signals that entry,
+/// the kernel masks the entry, sets the bit and wakes the domain's waiting
+/// thread; the entry stays masked (the device holds further messages as
+/// pending) until the driver acknowledges the bit in its next `WAIT`. The
+/// MSI-X table itself stays the kernel's: a driver never chooses the
+/// vector or the CPU an interrupt goes to.
+pub mod irq {
+    /// `BIND(index, entry, bit)`: routes MSI-X table entry `entry` of
+    /// assigned device `index` to notification bit `bit` (0..64) of the
+    /// caller's domain, on the caller's CPU, and enables MSI-X on the
+    /// device. The entry starts masked: the first `WAIT` that names the
+    /// bit unmasks it. `InvalidArgument` if the device has no MSI-X, the
+    /// entry is out of range or already bound, or the bit is taken;
+    /// `NoMemory` when the kernel has no free vector.
+    pub const BIND: u16 = 1;
+    /// `WAIT(bits, timeout_ns)`: acknowledges (unmasks) the entries of
+    /// `bits` whose interrupts were delivered, then blocks until one of
+    /// `bits` is signalled or `timeout_ns` has passed (`u64::MAX`: no
+    /// limit; 0: do not block). Returns word 0 = the signalled bits among
+    /// `bits`, now cleared (0 on timeout). `InvalidArgument` if `bits`
+    /// names an unbound bit or is 0; one thread of a domain waits at a
+    /// time (`AddressInUse` for a second).
+    pub const WAIT: u16 = 2;
+    /// Number of notification bits per domain.
+    pub const BITS: u64 = 64;
 }
 
 /// Kernel log endpoint.
@@ -534,7 +569,7 @@ pub mod mem {
 /// and tests share. Word names are what policy predicates test
 /// (`Memory.map where prot <= 3`); a word named `code` is signed.
 pub mod kernel_ifaces {
-    use super::{audit, dma, iface, log, mem, mmio, pci, task, time};
+    use super::{audit, dma, iface, irq, log, mem, mmio, pci, task, time};
 
     /// One kernel method: number, name, argument and result word names.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -575,7 +610,7 @@ pub mod kernel_ifaces {
     }
 
     /// Every kernel interface.
-    pub const ALL: [Interface; 8] = [
+    pub const ALL: [Interface; 9] = [
         Interface {
             id: iface::LOG,
             name: "Log",
@@ -694,12 +729,20 @@ pub mod kernel_ifaces {
                 m(dma::FREE, "free", &["addr"], &[]),
             ],
         },
+        Interface {
+            id: iface::IRQ,
+            name: "Irq",
+            methods: &[
+                m(irq::BIND, "bind", &["index", "entry", "bit"], &[]),
+                m(irq::WAIT, "wait", &["bits", "timeout"], &["signalled"]),
+            ],
+        },
     ];
 
     /// Bit `m` of entry `i`: kernel interface `i` has method `m` (methods
     /// are numbered below 64), computed from [`ALL`] at build time.
-    const MASKS: [u64; iface::DMA as usize + 1] = {
-        let mut masks = [0u64; iface::DMA as usize + 1];
+    const MASKS: [u64; iface::IRQ as usize + 1] = {
+        let mut masks = [0u64; iface::IRQ as usize + 1];
         let mut i = 0;
         while i < ALL.len() {
             let mut k = 0;

@@ -38,5 +38,6 @@ pub fn call(
         Service::Pci => pci::call_pci(caller, method, w),
         Service::Mmio => pci::call_mmio(caller, method, w),
         Service::Dma => pci::call_dma(caller, method, w),
+        Service::Irq => pci::call_irq(caller, method, w),
     }
 }

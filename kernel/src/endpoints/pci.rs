@@ -1,4 +1,4 @@
-//! `abi::pci`, `abi::mmio` and `abi::dma`: what a driver domain may do with
+//! `abi::pci`, `abi::mmio`, `abi::dma` and `abi::irq`: what a driver domain may do with
 //! the PCI devices the solution assigned to it (see `crate::pci`).
 //!
 //! Each request is checked twice: by the policy like every kernel call,
@@ -8,7 +8,7 @@
 
 use crate::obj::domain::Domain;
 use crate::syscall::Reply;
-use abi::{Error, MSG_WORDS, PAGE_SIZE, dma, mmio, pci};
+use abi::{Error, MSG_WORDS, PAGE_SIZE, dma, irq, mmio, pci};
 use kcore::pci::Bar;
 
 /// The caller's assigned device `index`, or the refusal.
@@ -165,6 +165,21 @@ pub fn call_dma(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Rep
             crate::mm::free_contiguous(pa, pages as usize);
             Ok(Reply::empty())
         }
+        _ => Err(Error::BadMethod),
+    }
+}
+
+/// `abi::irq`.
+pub fn call_irq(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
+    has_devices(caller, abi::iface::IRQ, method)?;
+    match method {
+        irq::BIND => {
+            let index = usize::try_from(w[0]).map_err(|_| Error::NotFound)?;
+            let device = *caller.assigned().get(index).ok_or(Error::NotFound)?;
+            let entry = u16::try_from(w[1]).map_err(|_| Error::InvalidArgument)?;
+            crate::irq::bind(&caller.irqs, device, entry, w[2]).map(|()| Reply::empty())
+        }
+        irq::WAIT => crate::irq::wait(&caller.irqs, w[0], w[1]).map(Reply::word),
         _ => Err(Error::BadMethod),
     }
 }

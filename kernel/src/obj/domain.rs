@@ -38,6 +38,8 @@ pub enum Service {
     Mmio,
     /// `abi::dma`
     Dma,
+    /// `abi::irq`
+    Irq,
 }
 
 impl Service {
@@ -52,6 +54,7 @@ impl Service {
             Service::Pci => abi::iface::PCI,
             Service::Mmio => abi::iface::MMIO,
             Service::Dma => abi::iface::DMA,
+            Service::Irq => abi::iface::IRQ,
         }
     }
 }
@@ -132,6 +135,8 @@ pub struct Domain {
     /// PCI devices assigned to it: indices into `pci::devices()`, in bus
     /// order (set once, before it starts).
     pub devices: spin::Once<Vec<usize>>,
+    /// Notification bits its devices' interrupts set (`abi::irq`).
+    pub irqs: Arc<crate::irq::Notifications>,
 }
 
 static NEXT_DOMAIN: AtomicU64 = AtomicU64::new(1);
@@ -183,6 +188,7 @@ impl Domain {
             (abi::handles::PCI, Service::Pci),
             (abi::handles::MMIO, Service::Mmio),
             (abi::handles::DMA, Service::Dma),
+            (abi::handles::IRQ, Service::Irq),
         ] {
             handles.install(h.index(), KObject::Kernel(s), call).ok()?;
         }
@@ -207,6 +213,7 @@ impl Domain {
             inbox: Mutex::new(None),
             channels: Mutex::new(Vec::new()),
             devices: spin::Once::new(),
+            irqs: Arc::new(crate::irq::Notifications::new()),
         }))
     }
 
@@ -289,7 +296,9 @@ impl Domain {
 
     /// Releases what the domain holds once its last thread is gone.
     pub fn teardown(&self) {
-        // Devices first: their DMA must stop before the memory goes.
+        // Devices first: their interrupts and DMA must stop before the
+        // memory goes.
+        crate::irq::release(&self.irqs);
         crate::pci::release(self.id, self.assigned());
         self.space.lock().destroy();
         if let Some(ep) = self.inbox.lock().take() {

@@ -281,6 +281,55 @@ fn main() -> i32 {
         "a DMA block over the limit is refused",
         kernel::dma_alloc(dma::MAX_PAGES + 1) == Err(Error::InvalidArgument),
     );
+    irq_checks(&mut c);
     rt::println!("devprobe: {} checks passed, {} failed", c.passed, c.failed);
     c.failed as i32
+}
+
+/// The interrupt endpoint: binding rules, and waiting with a timeout (the
+/// device is not told to use the vector, so nothing arrives).
+fn irq_checks(c: &mut Checks) {
+    c.check(
+        "MSI-X entry 0 binds to bit 0",
+        kernel::irq_bind(0, 0, 0).is_ok(),
+    );
+    c.check(
+        "the same entry cannot be bound twice",
+        kernel::irq_bind(0, 0, 1) == Err(Error::InvalidArgument),
+    );
+    c.check(
+        "a bound bit cannot be bound again",
+        kernel::irq_bind(0, 1, 0) == Err(Error::InvalidArgument),
+    );
+    c.check(
+        "an entry beyond the MSI-X table is refused",
+        kernel::irq_bind(0, 2048, 1) == Err(Error::InvalidArgument),
+    );
+    c.check(
+        "bit 64 does not exist",
+        kernel::irq_bind(0, 1, 64) == Err(Error::InvalidArgument),
+    );
+    c.check(
+        "another device index is not ours",
+        kernel::irq_bind(1, 0, 1) == Err(Error::NotFound),
+    );
+    c.check(
+        "waiting for an unbound bit is refused",
+        kernel::irq_wait(1 << 1, 0) == Err(Error::InvalidArgument),
+    );
+    c.check(
+        "waiting for no bit is refused",
+        kernel::irq_wait(0, 0) == Err(Error::InvalidArgument),
+    );
+    c.check(
+        "a zero-timeout wait returns at once",
+        kernel::irq_wait(1, 0) == Ok(0),
+    );
+    let start = kernel::now_ns();
+    let r = kernel::irq_wait(1, 2_000_000);
+    let waited = kernel::now_ns().saturating_sub(start);
+    c.check(
+        "a wait without interrupts times out after its timeout",
+        r == Ok(0) && waited >= 2_000_000,
+    );
 }

@@ -25,6 +25,7 @@ fn main() -> i32 {
         handles::PCI,
         handles::MMIO,
         handles::DMA,
+        handles::IRQ,
     ];
     let mut guesses = 0u64;
     let mut bad = 0u64;

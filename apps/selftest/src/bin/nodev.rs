@@ -1,6 +1,6 @@
 //! `nodev`: a domain without assigned devices asks for each device
-//! resource. The policy lets it ask the PCI endpoint (the kernel then
-//! refuses, for lack of an assignment) and nothing else (the policy
+//! resource. The policy lets it ask the PCI and IRQ endpoints (the kernel
+//! then refuses, for lack of an assignment) and nothing else (the policy
 //! refuses). Every request must fail, and the domain keeps running.
 
 #![no_std]
@@ -51,6 +51,12 @@ fn main() -> i32 {
             Error::Denied,
         ),
         report("DMA alloc", kernel::dma_alloc(1).map(|_| ()), Error::Denied),
+        report("IRQ bind", kernel::irq_bind(0, 0, 0), Error::NoRights),
+        report(
+            "IRQ wait",
+            kernel::irq_wait(1, 0).map(|_| ()),
+            Error::NoRights,
+        ),
     ];
     let refused = results.iter().filter(|&&ok| ok).count();
     rt::println!(
