@@ -13,6 +13,12 @@
 //! queue at that entry, and the service sleeps in `Irq.wait` until a device
 //! has events. If a device cannot interrupt, the service polls every few
 //! milliseconds instead, and says so.
+//!
+//! Fault injection for tests: a non-zero program argument N makes the
+//! service crash (a write into the never-mapped first page, a page fault
+//! the kernel ends it for) at the N-th key press it forwards, so a scenario can check that the
+//! kernel restarts it (`restart = ...` in the solution) and input works
+//! again.
 
 #![no_std]
 #![no_main]
@@ -52,6 +58,17 @@ const EVENT_ENTRY: u16 = 0;
 fn interrupts(index: u64, bit: u32) -> Result<(), alloc::string::String> {
     kernel::irq_bind(index, EVENT_ENTRY, bit).map_err(|e| alloc::format!("Irq.bind: {e}"))?;
     virtio_hal::route_queue(index, 0, EVENT_ENTRY)
+}
+
+/// The injected fault: a write into the first page, which the kernel never
+/// maps for user space.
+fn crash() -> ! {
+    rt::println!("input-service: crashing on purpose (fault injection)");
+    let target = core::ptr::without_provenance_mut::<u64>(8);
+    // SAFETY: the write faults on purpose (page 0 is never mapped), and the
+    // kernel ends the domain at the fault, so no memory of ours changes.
+    unsafe { core::ptr::write_volatile(target, 0) };
+    unreachable!("the write into page 0 faults")
 }
 
 /// Pointer state between `EV_SYN`s.
@@ -121,6 +138,8 @@ fn main() -> i32 {
             "interrupt-driven"
         }
     );
+    let crash_at = rt::start::arg();
+    let mut presses = 0u64;
     let mut keys = Keymap::default();
     let mut pointer = Pointer::default();
     loop {
@@ -133,6 +152,12 @@ fn main() -> i32 {
                     }
                     (EV_KEY, code) => {
                         let k = keys.key(code, value);
+                        if k.down {
+                            presses += 1;
+                            if presses == crash_at {
+                                crash();
+                            }
+                        }
                         display.key(k.code, k.down, k.modifiers)
                     }
                     (EV_ABS, ABS_X) => {

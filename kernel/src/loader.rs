@@ -12,7 +12,9 @@ use crate::sched;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use kcore::bootimage::{BootImage, Expect, SOLUTION_ENTRY, Solution};
+use kcore::bootimage::{
+    BootImage, ChannelSpec, DeviceSpec, Expect, ProgramSpec, SOLUTION_ENTRY, Solution,
+};
 use spin::Mutex;
 
 /// How each program of the solution fared.
@@ -31,9 +33,22 @@ struct State {
     live: usize,
     /// Still spawning programs: an early exit must not end the solution.
     starting: bool,
+    /// Restarts each program has left.
+    restarts_left: Vec<u8>,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
+
+/// What starting a program again needs, kept from boot.
+struct Plan {
+    programs: Vec<ProgramSpec>,
+    channels: Vec<ChannelSpec>,
+    devices: Vec<DeviceSpec>,
+    /// Each program's ELF image in the boot image.
+    images: Vec<Option<&'static [u8]>>,
+}
+
+static PLAN: spin::Once<Plan> = spin::Once::new();
 static DOMAINS: Mutex<Vec<Arc<Domain>>> = Mutex::new(Vec::new());
 
 /// The live domain with id `id`.
@@ -72,13 +87,20 @@ pub fn start_solution(image: &'static [u8]) {
         outcome: alloc::vec![Outcome::NotStarted; sol.programs.len()],
         live: 0,
         starting: true,
+        restarts_left: sol.programs.iter().map(|p| p.restarts).collect(),
+    });
+    let plan = PLAN.call_once(|| Plan {
+        programs: sol.programs.clone(),
+        channels: sol.channels.clone(),
+        devices: sol.devices.clone(),
+        images: sol.programs.iter().map(|p| img.get(&p.image)).collect(),
     });
     // Create every domain first, then the channels between them, and only
     // then start anything, so no program runs before its channels exist.
     let mut planned = [0u32; smp::cpuset::MAX_CPUS];
     let mut ready: Vec<(usize, Arc<Domain>, ThreadRef)> = Vec::new();
     for (i, p) in sol.programs.iter().enumerate() {
-        let Some(elf) = img.get(&p.image) else {
+        let Some(elf) = plan.images[i] else {
             log::error!(
                 "program {}: image '{}' is not in the boot image",
                 p.name,
@@ -89,20 +111,7 @@ pub fn start_solution(image: &'static [u8]) {
         let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
         match prepare(i, &p.name, elf, p.priority, affinity, p.arg, &mut planned) {
             Ok((d, t)) => {
-                // Decoding validated every selection.
-                let selections: Vec<kcore::pci::Match> = sol
-                    .devices
-                    .iter()
-                    .filter(|s| s.program == p.name)
-                    .filter_map(|s| kcore::pci::Match::parse(&s.select).ok())
-                    .collect();
-                if !selections.is_empty() {
-                    let mine = crate::pci::assign(d.id, &d.name, &selections);
-                    if mine.is_empty() {
-                        log::warn!("program {}: no PCI device matches its selection", p.name);
-                    }
-                    d.devices.call_once(|| mine);
-                }
+                assign_devices(&d, &sol.devices);
                 ready.push((i, d, t))
             }
             Err(e) => log::error!("program {}: cannot start: {e}", p.name),
@@ -116,16 +125,7 @@ pub fn start_solution(image: &'static [u8]) {
                 .map(|(_, d, _)| d)
         };
         match (find(&ch.client), find(&ch.server)) {
-            (Some(client), Some(server)) => match client.connect(&ch.name, server, ch.grant) {
-                Ok(h) => log::info!(
-                    "channel {}: {} -> {} (handle {:#x})",
-                    ch.name,
-                    ch.client,
-                    ch.server,
-                    h.0
-                ),
-                Err(e) => log::error!("channel {}: {} -> {}: {e}", ch.name, ch.client, ch.server),
-            },
+            (Some(client), Some(server)) => connect(ch, client, server),
             _ => log::error!(
                 "channel {}: {} -> {}: a domain did not start",
                 ch.name,
@@ -153,6 +153,87 @@ pub fn start_solution(image: &'static [u8]) {
         s.starting = false;
     }
     check_done();
+}
+
+/// Gives `d` the PCI devices the solution selects for its program.
+fn assign_devices(d: &Arc<Domain>, devices: &[DeviceSpec]) {
+    // Decoding validated every selection.
+    let selections: Vec<kcore::pci::Match> = devices
+        .iter()
+        .filter(|s| s.program == d.name)
+        .filter_map(|s| kcore::pci::Match::parse(&s.select).ok())
+        .collect();
+    if !selections.is_empty() {
+        let mine = crate::pci::assign(d.id, &d.name, &selections);
+        if mine.is_empty() {
+            log::warn!("program {}: no PCI device matches its selection", d.name);
+        }
+        d.devices.call_once(|| mine);
+    }
+}
+
+/// Sets up channel `ch` from `client` to `server`.
+fn connect(ch: &ChannelSpec, client: &Domain, server: &Domain) {
+    match client.connect(&ch.name, server, ch.grant) {
+        Ok(h) => log::info!(
+            "channel {}: {} -> {} (handle {:#x})",
+            ch.name,
+            ch.client,
+            ch.server,
+            h.0
+        ),
+        Err(e) => log::error!("channel {}: {} -> {}: {e}", ch.name, ch.client, ch.server),
+    }
+}
+
+/// Starts program `program` again, after its domain `old` ended: a new
+/// domain (new id, fresh memory) with the same image, argument, devices
+/// and client channels. Programs that serve channels are never restarted
+/// (the solution decoder refuses it), so no other domain holds a handle to
+/// the old one's endpoint that this would have to replace.
+fn restart(program: usize, old: &Domain, left: u8) -> Result<(), String> {
+    let plan = PLAN.get().ok_or("no solution")?;
+    let p = plan.programs.get(program).ok_or("no such program")?;
+    let elf = plan.images[program].ok_or("its image is not in the boot image")?;
+    let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
+    let mut planned = [0u32; smp::cpuset::MAX_CPUS];
+    let (d, t) = prepare(
+        program,
+        &p.name,
+        elf,
+        p.priority,
+        affinity,
+        p.arg,
+        &mut planned,
+    )?;
+    assign_devices(&d, &plan.devices);
+    for ch in plan.channels.iter().filter(|c| c.client == p.name) {
+        match find_by_name(&ch.server) {
+            Some(server) => connect(ch, &d, &server),
+            None => log::warn!(
+                "channel {}: {} -> {}: the server has ended",
+                ch.name,
+                ch.client,
+                ch.server
+            ),
+        }
+    }
+    DOMAINS.lock().push(d.clone());
+    log::info!(
+        "domain {} restarted on cpu {} (id {}, was {}; {} restart(s) left)",
+        d.name,
+        t.cpu,
+        d.id,
+        old.id,
+        left
+    );
+    sched::start(&t);
+    Ok(())
+}
+
+/// The live domain labelled `name`.
+fn find_by_name(name: &str) -> Option<Arc<Domain>> {
+    DOMAINS.lock().iter().find(|d| d.name == name).cloned()
 }
 
 /// Creates a domain with its image, stack and main thread, not yet started.
@@ -215,6 +296,23 @@ pub fn domain_finished(d: &Arc<Domain>) {
     }
     d.teardown();
     DOMAINS.lock().retain(|x| !Arc::ptr_eq(x, d));
+    // A program that ended badly and has restarts left starts again; it
+    // stays "running" for the solution's outcome.
+    let failed = !matches!(end, End::Exit(0));
+    let left = STATE.lock().as_mut().and_then(|s| {
+        let left = s.restarts_left.get_mut(d.program)?;
+        if !failed || *left == 0 {
+            return None;
+        }
+        *left -= 1;
+        Some(*left)
+    });
+    if let Some(left) = left {
+        match restart(d.program, d, left) {
+            Ok(()) => return,
+            Err(e) => log::error!("program {}: cannot restart: {e}", d.name),
+        }
+    }
     if let Some(s) = STATE.lock().as_mut() {
         if let Some(o) = s.outcome.get_mut(d.program) {
             *o = Outcome::Ended(end);

@@ -21,6 +21,8 @@
 //!                             # "class:03" or "class:03.00"; each at most one owner
 //! arg = 0                     # u64 in rdi (an integer >= 0, or a string such as "0xffff0000")
 //! expect = "exit 0"           # "exit N", "fault" or "any"
+//! restart = 0                 # 0..=8: start it again after a fault or non-zero exit, this
+//!                             # many times at most (not for programs that serve a channel)
 //!
 //! [[channel]]                 # a static IPC channel, set up before the programs start
 //! name = "echo"               # what the client looks it up by: [a-z0-9_-], at most 24 chars,
@@ -73,8 +75,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use kcore::bootimage::{
-    CHANNEL_NAME_LEN, ChannelSpec, DeviceSpec, Expect, MAX_CHANNELS, MAX_PRIORITY, MIN_PRIORITY,
-    NAME_LEN, ProgramSpec, SOLUTION_ENTRY, Solution,
+    CHANNEL_NAME_LEN, ChannelSpec, DeviceSpec, Expect, MAX_CHANNELS, MAX_PRIORITY, MAX_RESTARTS,
+    MIN_PRIORITY, NAME_LEN, ProgramSpec, SOLUTION_ENTRY, Solution,
 };
 use serde::Deserialize;
 
@@ -192,6 +194,7 @@ struct RawProgram {
     expect: Option<String>,
     #[serde(default)]
     devices: Vec<String>,
+    restart: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -405,6 +408,16 @@ fn convert_solution(raw: &RawFile) -> Result<(Solution, Vec<String>), String> {
             }
         }
     }
+    if let Some(p) = programs
+        .iter()
+        .find(|p| p.restarts > 0 && channels.iter().any(|c| c.server == p.name))
+    {
+        return Err(format!(
+            "program `{}`: `restart` is only for programs that serve no channel (its clients \
+             would keep handles to the ended domain's endpoint)",
+            p.name
+        ));
+    }
     let contexts = origin.iter().map(|o| o.to_string()).collect();
     Ok((
         Solution {
@@ -547,6 +560,12 @@ fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
         Some(v) => parse_arg(v)?,
     };
     let expect = parse_expect(p.expect.as_deref().unwrap_or("exit 0"))?;
+    let restarts = p.restart.unwrap_or(0);
+    if !(0..=i64::from(MAX_RESTARTS)).contains(&restarts) {
+        return Err(format!(
+            "restart = {restarts} is outside 0..={MAX_RESTARTS}"
+        ));
+    }
     let cpu_in_range = |c: i64| -> Result<u64, String> {
         u64::try_from(c)
             .ok()
@@ -592,6 +611,7 @@ fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
             affinity,
             arg,
             expect,
+            restarts: restarts as u8,
         });
     }
     Ok(specs)

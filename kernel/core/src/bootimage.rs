@@ -77,7 +77,7 @@ const _: () = assert!(CHANNEL_NAME_LEN == 24);
 
 /// First eight bytes of an encoded [`Solution`]. The trailing digits are the
 /// format version: `002` added the channel list.
-pub const SOLUTION_MAGIC: [u8; 8] = *b"TSSOL002";
+pub const SOLUTION_MAGIC: [u8; 8] = *b"TSSOL003";
 
 /// Lowest scheduling priority a program may have.
 pub const MIN_PRIORITY: u8 = 1;
@@ -350,7 +350,15 @@ pub struct ProgramSpec {
     pub arg: u64,
     /// How the program is expected to end.
     pub expect: Expect,
+    /// How many times the kernel starts the program again after it ends
+    /// with a fault or a non-zero exit code, at most [`MAX_RESTARTS`]. A
+    /// program that serves a channel cannot be restarted: its clients
+    /// would keep handles to the old endpoint.
+    pub restarts: u8,
 }
+
+/// Most restarts a program may ask for.
+pub const MAX_RESTARTS: u8 = 8;
 
 /// A static IPC channel from one domain (the client) to another (the
 /// server), set up by the kernel before the programs start.
@@ -416,7 +424,8 @@ pub struct Solution {
 //   name  str     (u8 length, then UTF-8 bytes)
 //   count u16     number of programs, at most MAX_PROGRAMS
 //   count × { name str, image str, priority u8, affinity u64, arg u64,
-//             expect u8 (0 any, 1 exit, 2 fault), code i64 (0 unless exit) }
+//             expect u8 (0 any, 1 exit, 2 fault), code i64 (0 unless exit),
+//             restarts u8 }
 //   count u16     number of channels, at most MAX_CHANNELS
 //   count × { name str, client str, server str, grant u8 (0 or 1) }
 //   count u16     number of device selections, at most MAX_DEVICES
@@ -462,6 +471,7 @@ impl Solution {
             };
             out.push(kind);
             out.extend_from_slice(&code.to_le_bytes());
+            out.push(p.restarts);
         }
         out.extend_from_slice(&(self.channels.len() as u16).to_le_bytes());
         for c in &self.channels {
@@ -511,6 +521,7 @@ impl Solution {
                 }
                 _ => return Err(ImageError::BadSolution("unknown expect kind")),
             };
+            let restarts = r.u8()?;
             programs.push(ProgramSpec {
                 name,
                 image,
@@ -518,6 +529,7 @@ impl Solution {
                 affinity,
                 arg,
                 expect,
+                restarts,
             });
         }
         let count = usize::from(r.u16()?);
@@ -579,6 +591,14 @@ impl Solution {
             }
             if self.programs[..i].iter().any(|q| q.name == p.name) {
                 return Err(ImageError::Duplicate);
+            }
+            if p.restarts > MAX_RESTARTS {
+                return Err(ImageError::BadSolution("more than 8 restarts"));
+            }
+            if p.restarts > 0 && self.channels.iter().any(|c| c.server == p.name) {
+                return Err(ImageError::BadSolution(
+                    "a program that serves a channel cannot be restarted",
+                ));
             }
         }
         self.validate_channels()?;

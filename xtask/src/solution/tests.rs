@@ -579,3 +579,25 @@ fn bad_screen_entries() {
     // Screens allow leaving out exit_when_done, nothing else does.
     assert!(parse(&named("")).is_ok());
 }
+
+#[test]
+fn restart_count_and_its_rules() {
+    let base = "[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"a\"\n";
+    let f = parse(&format!("{base}restart = 3\n")).unwrap();
+    assert_eq!(f.solution.programs[0].restarts, 3);
+    let f = parse(base).unwrap();
+    assert_eq!(f.solution.programs[0].restarts, 0);
+    assert!(err(&format!("{base}restart = 9\n")).contains("restart = 9 is outside 0..=8"));
+    assert!(err(&format!("{base}restart = -1\n")).contains("outside 0..=8"));
+    let server = format!(
+        "{base}restart = 1\n[[program]]\nname = \"b\"\nimage = \"b\"\n\
+         [[channel]]\nname = \"c\"\nclient = \"b\"\nserver = \"a\"\n"
+    );
+    assert!(err(&server).contains("`restart` is only for programs that serve no channel"));
+    // A restarted client is fine.
+    let client = format!(
+        "{base}restart = 1\n[[program]]\nname = \"b\"\nimage = \"b\"\n\
+         [[channel]]\nname = \"c\"\nclient = \"a\"\nserver = \"b\"\n"
+    );
+    assert_eq!(parse(&client).unwrap().solution.programs[0].restarts, 1);
+}

@@ -16,6 +16,7 @@ fn sample_solution() -> Solution {
                 affinity: 1 << 1,
                 arg: 0,
                 expect: Expect::Any,
+                restarts: 0,
             },
             ProgramSpec {
                 name: "hello-1".into(),
@@ -24,6 +25,7 @@ fn sample_solution() -> Solution {
                 affinity: 0,
                 arg: u64::MAX,
                 expect: Expect::Exit(-7),
+                restarts: 0,
             },
             ProgramSpec {
                 name: "crash".into(),
@@ -32,6 +34,7 @@ fn sample_solution() -> Solution {
                 affinity: u64::MAX,
                 arg: 42,
                 expect: Expect::Fault,
+                restarts: 3,
             },
         ],
         channels: vec![
@@ -225,11 +228,31 @@ fn solution_without_channels_round_trips() {
 
 #[test]
 fn solution_rejects_old_format() {
-    let mut bytes = sample_solution().encode().unwrap();
-    bytes[..8].copy_from_slice(b"TSSOL001");
-    assert_eq!(
-        Solution::decode(&bytes),
-        Err(ImageError::BadSolution("bad magic"))
+    for old in [b"TSSOL001", b"TSSOL002"] {
+        let mut bytes = sample_solution().encode().unwrap();
+        bytes[..8].copy_from_slice(old);
+        assert_eq!(
+            Solution::decode(&bytes),
+            Err(ImageError::BadSolution("bad magic"))
+        );
+    }
+}
+
+#[test]
+fn restart_rules() {
+    let mut s = sample_solution();
+    s.programs[2].restarts = MAX_RESTARTS;
+    let bytes = s.encode().unwrap();
+    assert_eq!(Solution::decode(&bytes).unwrap().programs[2].restarts, 8);
+    // One more than the limit, in the description and forged in the bytes.
+    s.programs[2].restarts = MAX_RESTARTS + 1;
+    assert_rejected(&s, ImageError::BadSolution("more than 8 restarts"));
+    // `hello-1` serves the `log` channel of `crash`.
+    let mut server = sample_solution();
+    server.programs[1].restarts = 1;
+    assert_rejected(
+        &server,
+        ImageError::BadSolution("a program that serves a channel cannot be restarted"),
     );
 }
 
@@ -319,7 +342,9 @@ fn channel_to_itself_is_rejected() {
 #[test]
 fn duplicate_channel_name_of_one_client_is_rejected() {
     let mut s = sample_solution();
-    // Same client and name, even to another server.
+    // Same client and name, even to another server (`crash`, which then
+    // may not be restarted).
+    s.programs[2].restarts = 0;
     s.channels.push(channel("echo", "hello-1", "crash"));
     assert_rejected(
         &s,
@@ -459,15 +484,17 @@ fn program_strategy() -> impl Strategy<Value = ProgramSpec> {
         any::<u64>(),
         any::<u64>(),
         expect_strategy(),
+        0..=MAX_RESTARTS,
     )
         .prop_map(
-            |(name, image, priority, affinity, arg, expect)| ProgramSpec {
+            |(name, image, priority, affinity, arg, expect, restarts)| ProgramSpec {
                 name,
                 image,
                 priority,
                 affinity,
                 arg,
                 expect,
+                restarts,
             },
         )
 }
@@ -515,6 +542,12 @@ fn solution_strategy() -> impl Strategy<Value = Solution> {
                     if client != server && !taken {
                         channels.push(channel(&name, client, server));
                     }
+                }
+            }
+            // Servers cannot be restarted.
+            for p in programs.iter_mut() {
+                if channels.iter().any(|c| c.server == p.name) {
+                    p.restarts = 0;
                 }
             }
             Solution {
