@@ -332,4 +332,20 @@ fn irq_checks(c: &mut Checks) {
         "a wait without interrupts times out after its timeout",
         r == Ok(0) && waited >= 2_000_000,
     );
+    // A thread that waits without limit. It never wakes with a result: the
+    // domain's exit must end it (or the domain never finishes, and the
+    // scenario fails).
+    let waiter = rt::thread::spawn(
+        || {
+            let r = kernel::irq_wait(1, u64::MAX);
+            rt::println!("devprobe: waiter woke: {:?}", r);
+        },
+        16 * 1024,
+    );
+    c.check("a thread starts waiting without limit", waiter.is_ok());
+    kernel::sleep_ns(20_000_000);
+    c.check(
+        "a second waiter is refused while one waits",
+        kernel::irq_wait(1, 0) == Err(Error::AddressInUse),
+    );
 }
