@@ -26,8 +26,8 @@
 //! then thread IPC locks (no other path holds an IPC lock while taking a
 //! scheduler lock, or a scheduler lock while taking an endpoint's).
 
-use crate::arch::trap::{TrapFrame, fast_switch};
-use crate::obj::domain::Service;
+use crate::arch::trap::{KernelCallRegs, TrapFrame, fast_switch};
+use crate::obj::domain::{Domain, Service};
 use crate::obj::endpoint;
 use crate::obj::thread::{State, Thread, ThreadRef};
 use crate::percpu::{self, PerCpu};
@@ -36,7 +36,7 @@ use crate::{sched, security};
 use abi::{Error, Handle, Tag, rights};
 use core::sync::atomic::{AtomicBool, Ordering};
 use engine::EventKind;
-use fastpath::{Key, Miss, Partner, partner_ok, priority_allows, tag_ok};
+use fastpath::{Key, Miss, Pair, Partner, partner_ok, priority_allows, tag_ok};
 use smp::sched::CoreSched;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -335,75 +335,146 @@ pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     Some(endpoint::park_for_request().map(|r| crate::syscall::request_of(frame, r)))
 }
 
-/// A `Call` on a kernel endpoint for one of the pure, non-blocking kernel
-/// methods (`Time.now`, `Task.info`, `Memory.stats`), answered without the
-/// general dispatch when both the request and the response are verdict-
-/// cache hits. Returns whether it answered (the result is in `frame`);
-/// otherwise the general path runs and decides everything afresh.
+/// The kernel-call lane, entered from `syscall_entry` before any frame is
+/// built: a `Call` on a kernel endpoint for one of the pure, non-blocking
+/// kernel methods (`Time.now`, `Task.info`, `Memory.stats`), answered at
+/// once when this CPU's [`fastpath::PairCache`] holds both its verdicts.
+/// Returns whether it answered (the answer is in `regs`); otherwise the
+/// general path runs and decides everything afresh, so the lane changes
+/// nothing before it knows it answers.
 ///
 /// It makes exactly the checks the general path makes for these methods,
 /// in the same order of precedence: the handle must be the domain's fixed
 /// kernel-endpoint handle for the tag's interface (kernel endpoints sit in
 /// fixed slots from domain creation on and are never removed, see
 /// `Domain::new`), the method must exist, the tag must have no flags; then
-/// the two policy checks, each a cache hit equal to full evaluation.
-pub fn kernel_call(frame: &mut TrapFrame) -> bool {
-    use abi::{handles, iface, mem, task, time};
-    if !enabled() || frame.rsi >> 32 != 0 {
-        return false;
-    }
-    let (ifc, method) = ((frame.rsi >> 16) as u16, frame.rsi as u16);
-    let (handle, service) = match ifc {
-        iface::TIME if method == time::NOW => (handles::TIME, Service::Time),
-        iface::TASK if method == task::INFO => (handles::TASK, Service::Task),
-        iface::MEMORY if method == mem::STATS => (handles::MEMORY, Service::Memory),
-        _ => return false,
-    };
-    if frame.rdi != u64::from(handle.0) {
-        return false;
-    }
-    let pc = percpu::this();
-    // SAFETY: owner CPU, interrupts off; nothing here blocks or switches.
-    let me = unsafe { pc.current_ref() };
-    let Some(dom) = me.domain.as_ref() else {
+/// the two policy checks, each equal to full evaluation: the request
+/// verdict and the request words' shape before the method runs, the
+/// response verdict's shape on its answer after. And like every return to
+/// user mode (`sched::return_to_user`) it leaves a thread that is killed,
+/// or a CPU with a reschedule pending, to the general path.
+pub extern "C" fn kernel_call(regs: &mut KernelCallRegs) -> bool {
+    let Some((pc, dom, service, key)) = lane_call(regs) else {
         return false;
     };
-    let kernel = security::kernel_context();
-    let w = words(frame);
-    if cached_allow(pc, EventKind::Request, dom.context, kernel, ifc, method, &w).is_err() {
-        return false;
-    }
-    let reply = if ifc == iface::TIME {
-        // `Time.now`, the method `endpoints::time` runs, without building
-        // a `Result<Reply>` around one word.
-        [crate::time::now_ns(), 0, 0, 0]
-    } else {
-        match crate::endpoints::call(dom, service, method, w) {
-            Ok(r) => r.words,
-            Err(_) => return false,
-        }
+    // SAFETY: owner CPU, interrupts off, and only this function and
+    // `kernel_call_pairing` use the pair cache: the methods below never
+    // reach it.
+    let pairs = unsafe { pc.kernel_pairs() };
+    // With `fastpath=off` the verdict cache stays empty, so no pair is
+    // ever made and this never hits.
+    let Some(pair) = pairs.request_allows(key, security::generation(), &regs.words) else {
+        return kernel_call_pairing(regs);
     };
-    if cached_allow(
-        pc,
-        EventKind::Response,
-        kernel,
-        dom.context,
-        ifc,
-        method,
-        &reply,
-    )
-    .is_err()
-    {
+    if service != Service::Time {
+        return answer_with(regs, dom, service, pair);
+    }
+    // `Time.now`, the method `endpoints::time` runs, without building a
+    // `Result<Reply>` around one word.
+    let answer = [crate::time::now_ns(), 0, 0, 0];
+    if !pair.response_allows(&answer) {
         // Rare (a response rule with a predicate): the general path runs
         // the method again, which these pure methods allow.
         return false;
     }
-    frame.rax = 0;
-    frame.rsi = 0;
-    frame.rdx = reply[0];
-    frame.r10 = reply[1];
-    frame.r8 = reply[2];
-    frame.r9 = reply[3];
+    regs.tag = 0;
+    regs.words = answer;
+    true
+}
+
+/// The rest of a lane call for the methods other than `Time.now` (kept
+/// out of line: nothing of the lane's own stays live across the method).
+#[inline(never)]
+fn answer_with(regs: &mut KernelCallRegs, dom: &Domain, service: Service, pair: Pair<'_>) -> bool {
+    let Some(answer) = run_pure(dom, service, regs.tag as u16, &regs.words) else {
+        return false;
+    };
+    if !pair.response_allows(&answer) {
+        return false;
+    }
+    regs.tag = 0;
+    regs.words = answer;
+    true
+}
+
+/// The lane's checks before the policy: the call, its handle and the
+/// return to user mode; then the request's verdict key.
+#[inline(always)]
+fn lane_call<'a>(regs: &KernelCallRegs) -> Option<(&'static PerCpu, &'a Domain, Service, Key)> {
+    use abi::{handles, iface, mem, task, time};
+    const TIME_NOW: u64 = Tag::new(iface::TIME, time::NOW).raw();
+    const TASK_INFO: u64 = Tag::new(iface::TASK, task::INFO).raw();
+    const MEMORY_STATS: u64 = Tag::new(iface::MEMORY, mem::STATS).raw();
+    // The whole tag: no flags, and one of the lane's methods.
+    let (handle, service) = match regs.tag {
+        TIME_NOW => (handles::TIME, Service::Time),
+        TASK_INFO => (handles::TASK, Service::Task),
+        MEMORY_STATS => (handles::MEMORY, Service::Memory),
+        _ => return None,
+    };
+    if regs.handle != u64::from(handle.0) {
+        return None;
+    }
+    let pc = percpu::this();
+    // SAFETY: owner CPU, interrupts off; nothing in the lane blocks or
+    // switches, so the current thread (and its domain) outlive it.
+    let me = unsafe { pc.current_ref() };
+    if me.kill.load(Ordering::Acquire) || pc.need_resched.load(Ordering::Acquire) {
+        return None;
+    }
+    let dom = me.domain.as_ref()?;
+    let key = Key {
+        kind: EventKind::Request,
+        src: dom.context,
+        dst: security::kernel_context(),
+        iface: (regs.tag >> 16) as u16,
+        method: regs.tag as u16,
+    };
+    Some((pc, dom, service, key))
+}
+
+/// One of the lane's pure methods, `None` if it fails (the general path
+/// then reports the error).
+#[inline(always)]
+fn run_pure(dom: &Domain, service: Service, method: u16, words: &[u64; 4]) -> Option<[u64; 4]> {
+    if service == Service::Time {
+        // `Time.now`, the method `endpoints::time` runs, without building
+        // a `Result<Reply>` around one word.
+        Some([crate::time::now_ns(), 0, 0, 0])
+    } else {
+        crate::endpoints::call(dom, service, method, *words)
+            .ok()
+            .map(|r| r.words)
+    }
+}
+
+/// The lane without a pair: both verdicts from the verdict cache, one
+/// lookup each; when both hit, the pair is made for the next call.
+#[inline(never)]
+fn kernel_call_pairing(regs: &mut KernelCallRegs) -> bool {
+    if !enabled() {
+        return false;
+    }
+    let Some((pc, dom, service, key)) = lane_call(regs) else {
+        return false;
+    };
+    let (src, kernel, ifc, method) = (key.src, key.dst, key.iface, key.method);
+    let request = EventKind::Request;
+    if cached_allow(pc, request, src, kernel, ifc, method, &regs.words).is_err() {
+        return false;
+    }
+    let Some(answer) = run_pure(dom, service, method, &regs.words) else {
+        return false;
+    };
+    let response = EventKind::Response;
+    if cached_allow(pc, response, kernel, src, ifc, method, &answer).is_err() {
+        return false;
+    }
+    // SAFETY: owner CPU, interrupts off; the two references are to
+    // different caches, and neither outlives this statement.
+    unsafe { pc.kernel_pairs() }.insert_from(unsafe { pc.verdicts() }, key, security::generation());
+    regs.tag = 0;
+    regs.words = answer;
     true
 }
 

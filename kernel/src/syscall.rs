@@ -54,16 +54,13 @@ pub fn words(f: &TrapFrame) -> [u64; MSG_WORDS] {
 
 /// Entry from `syscall_entry`.
 pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
-    // The fast paths first: a register-only `Call` (a kernel method through
-    // the kernel-call lane, or a user endpoint) and `Reply` with receive.
-    // Each returns `None` when it does not apply and leaves the frame as it
-    // was, so `handle` then decides everything afresh.
+    // The fast paths first: a register-only `Call` on a user endpoint and
+    // `Reply` with receive (kernel calls had their lane in the entry, see
+    // `fastpath::kernel_call`). Each returns `None` when it does not apply
+    // and leaves the frame as it was, so `handle` then decides everything
+    // afresh.
     let fast = if frame.rax == Syscall::Call as u64 {
         if ((frame.rsi >> 16) as u16) < abi::iface::FIRST_USER {
-            if fastpath::kernel_call(frame) {
-                sched::return_to_user(frame);
-                return;
-            }
             None
         } else {
             fastpath::call(frame)
