@@ -215,8 +215,9 @@ syscall_entry:
     pushq $0
     pushq ${syscall_vec}
     PUSH_GPRS
+    /* No `cld`: the `syscall` flag mask clears DF (and AC) already
+       (`gdt::init_cpu`). */
     mov %rsp, %rdi
-    cld
     call {syscall}
     .global syscall_return
 syscall_return:
