@@ -95,13 +95,42 @@ pub struct Partner {
     pub priority: u8,
 }
 
+/// The facts of [`Partner`] as [`partner_ok`] asks for them, one at a
+/// time, so that the kernel reads each only when the check before it has
+/// passed (a [`Partner`] answers from its fields).
+pub trait PartnerFacts {
+    /// See [`Partner::same_core`].
+    fn same_core(&self) -> bool;
+    /// See [`Partner::resumable`].
+    fn resumable(&self) -> bool;
+    /// See [`Partner::blocked`].
+    fn blocked(&self) -> bool;
+    /// See [`Partner::killed`].
+    fn killed(&self) -> bool;
+}
+
+impl PartnerFacts for Partner {
+    fn same_core(&self) -> bool {
+        self.same_core
+    }
+    fn resumable(&self) -> bool {
+        self.resumable
+    }
+    fn blocked(&self) -> bool {
+        self.blocked
+    }
+    fn killed(&self) -> bool {
+        self.killed
+    }
+}
+
 /// Item 5 (first half): the partner can be switched to directly.
 #[inline(always)]
-pub fn partner_ok(p: &Partner) -> Result<(), Miss> {
-    if !p.same_core {
+pub fn partner_ok(p: &impl PartnerFacts) -> Result<(), Miss> {
+    if !p.same_core() {
         return Err(Miss::OtherCore);
     }
-    if !p.resumable || !p.blocked || p.killed {
+    if !p.resumable() || !p.blocked() || p.killed() {
         return Err(Miss::NotResumable);
     }
     Ok(())

@@ -44,5 +44,5 @@ mod checklist;
 mod pairs;
 
 pub use cache::{Bounds, Key, SLOTS, Shape, VerdictCache, cacheable, decide};
-pub use checklist::{Miss, Partner, partner_ok, priority_allows, tag_ok};
+pub use checklist::{Miss, Partner, PartnerFacts, partner_ok, priority_allows, tag_ok};
 pub use pairs::{PAIR_SLOTS, Pair, PairCache};

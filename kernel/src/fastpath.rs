@@ -36,7 +36,7 @@ use crate::{sched, security};
 use abi::{Error, Handle, Tag, rights};
 use core::sync::atomic::{AtomicBool, Ordering};
 use engine::EventKind;
-use fastpath::{Key, Miss, Pair, Partner, partner_ok, priority_allows, tag_ok};
+use fastpath::{Key, Miss, Pair, PartnerFacts, partner_ok, priority_allows, tag_ok};
 use smp::sched::CoreSched;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -86,14 +86,26 @@ unsafe fn deliver(t: &ThreadRef, tag: Tag, w: [u64; 4], badge: Option<u64>) {
     }
 }
 
-#[inline(always)]
-fn partner(pc: &PerCpu, t: &Thread) -> Partner {
-    Partner {
-        same_core: t.cpu == pc.index,
-        resumable: t.resumable.load(Ordering::Relaxed),
-        blocked: t.state() == State::Blocked,
-        killed: t.kill.load(Ordering::Acquire),
-        priority: t.priority,
+/// The partner thread `t` as item 5 sees it from CPU `pc`, read fact by
+/// fact as the checklist asks.
+struct LivePartner<'a>(&'a PerCpu, &'a Thread);
+
+impl PartnerFacts for LivePartner<'_> {
+    #[inline(always)]
+    fn same_core(&self) -> bool {
+        self.1.cpu == self.0.index
+    }
+    #[inline(always)]
+    fn resumable(&self) -> bool {
+        self.1.resumable.load(Ordering::Relaxed)
+    }
+    #[inline(always)]
+    fn blocked(&self) -> bool {
+        self.1.state() == State::Blocked
+    }
+    #[inline(always)]
+    fn killed(&self) -> bool {
+        self.1.kill.load(Ordering::Acquire)
     }
 }
 
@@ -133,7 +145,7 @@ fn ready_to_switch(
     me: &Thread,
     partner_thread: &Thread,
 ) -> Result<(), Miss> {
-    partner_ok(&partner(pc, partner_thread))?;
+    partner_ok(&LivePartner(pc, partner_thread))?;
     if !priority_allows(partner_thread.priority, s.highest_queued()) {
         return Err(Miss::Priority);
     }
