@@ -144,12 +144,12 @@ fn ready_to_switch(
     s: &CoreSched<ThreadRef>,
     me: &Thread,
     partner_thread: &Thread,
-) -> Result<(), Miss> {
+) -> Result<(), Missed> {
     partner_ok(&LivePartner(pc, partner_thread))?;
     if !priority_allows(partner_thread.priority, s.highest_queued()) {
-        return Err(Miss::Priority);
+        return Err(Miss::Priority.into());
     }
-    nothing_pending(pc, me)
+    Ok(nothing_pending(pc, me)?)
 }
 
 /// The scheduling half of a commit: the current thread blocks, resumable;
@@ -178,9 +178,9 @@ fn nothing_pending(pc: &PerCpu, me: &Thread) -> Result<(), Miss> {
 /// Checks and commits a fast `Call`. On success the receiver is this
 /// CPU's current thread (its frame holds the request) and the result is
 /// the calling thread's saved-stack-pointer slot, for [`switch_direct`].
-fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
+fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
     if !enabled() {
-        return Err(Miss::Disabled);
+        return Err(Miss::Disabled.into());
     }
     let (iface, method) = tag_ok(frame.rsi, 0, abi::iface::FIRST_USER)?;
     let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
@@ -195,7 +195,7 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
     cached_allow(pc, EventKind::Request, src, dst, iface, method, &w)?;
     let mut st = ep.state();
     if st.dead {
-        return Err(Miss::NoPartner);
+        return Err(Miss::NoPartner.into());
     }
     let r = st.receivers.front().ok_or(Miss::NoPartner)?;
     let mut s = pc.sched.lock();
@@ -232,9 +232,9 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
 
 /// Checks and commits a fast `Reply` with receive; as [`try_call`], the
 /// caller being answered becomes current.
-fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
+fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
     if !enabled() {
-        return Err(Miss::Disabled);
+        return Err(Miss::Disabled.into());
     }
     let (iface, method) = tag_ok(frame.rsi, Tag::REPLY_RECV, abi::iface::FIRST_USER)?;
     let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
@@ -261,7 +261,7 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
     let mut st = ep.state();
     if st.dead || !st.callers.is_empty() {
         // A queued caller: the slow path hands it over.
-        return Err(Miss::NoPartner);
+        return Err(Miss::NoPartner.into());
     }
     let mut s = pc.sched.lock();
     ready_to_switch(pc, &s, me, c)?;
@@ -314,8 +314,18 @@ fn switch_direct(pc: &PerCpu, slot: *mut u64) {
     sched::finish_switch();
 }
 
-fn missed(pc: &PerCpu, m: Miss) {
-    pc.fast_missed[m as usize].fetch_add(1, Ordering::Relaxed);
+/// A fast-path attempt that fell to the slow path, counted already: each
+/// checklist item's `?` converts its [`Miss`] at the point of the miss,
+/// out of line, so the hit path carries no miss code along.
+struct Missed;
+
+impl From<Miss> for Missed {
+    #[cold]
+    #[inline(never)]
+    fn from(m: Miss) -> Missed {
+        percpu::this().fast_missed[m as usize].fetch_add(1, Ordering::Relaxed);
+        Missed
+    }
 }
 
 /// `Call` through the fast path. `None`: not taken, run the slow path.
@@ -326,10 +336,7 @@ pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
     match try_call(pc, frame) {
         Ok(slot) => switch_direct(pc, slot),
-        Err(m) => {
-            missed(pc, m);
-            return None;
-        }
+        Err(Missed) => return None,
     }
     Some(endpoint::park_for_reply().map(|p| crate::syscall::reply_of(frame, p)))
 }
@@ -339,10 +346,7 @@ pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
     match try_reply_recv(pc, frame) {
         Ok(slot) => switch_direct(pc, slot),
-        Err(m) => {
-            missed(pc, m);
-            return None;
-        }
+        Err(Missed) => return None,
     }
     Some(endpoint::park_for_request().map(|r| crate::syscall::request_of(frame, r)))
 }
