@@ -163,10 +163,11 @@ syscall_entry:
        `kernel_call` with only its argument registers, the return address
        and the flags saved (`KernelCallRegs`); the Rust code keeps the
        callee-saved registers. Anything else, or a call the lane does not
-       answer, builds the full frame below. */
-    test %rax, %rax
-    jnz 3f
+       answer, builds the full frame below. (The interface first: IPC on
+       user endpoints leaves after one test.) */
     test ${kernel_iface_mask}, %esi
+    jnz 3f
+    test %rax, %rax
     jnz 3f
     bt $47, %rcx
     jc 3f
