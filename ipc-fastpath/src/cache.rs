@@ -187,7 +187,9 @@ const EMPTY: Slot = Slot {
     shape: Bounds::NONE,
 };
 
-const VALID: u64 = 1 << 63;
+/// Above every kind (0 request, 1 response, 2 execute, see `Key::pack`),
+/// and small, so the hit path compares `meta` with an immediate.
+const VALID: u64 = 1 << 2;
 
 /// One core's cache of static allow verdicts. Direct-mapped: a new entry
 /// replaces whatever was in its slot. Only the owning core touches it, so
@@ -389,6 +391,27 @@ mod tests {
         c.insert(k, 0, Shape::of(&[]).unwrap());
         assert!(c.is_empty());
         assert!(!c.allows(k, 0, &[0; 4]));
+    }
+
+    #[test]
+    fn execute_lookups_never_hit_other_kinds() {
+        // Whatever slot an execute key maps to, an entry for the same
+        // fields of another kind does not answer it.
+        let any = Shape::of(&[FieldType::U64; 4]).unwrap();
+        for src in 0..256 {
+            let key = |kind| Key {
+                kind,
+                src,
+                dst: 1,
+                iface: 0x100,
+                method: 2,
+            };
+            let mut c = VerdictCache::new();
+            c.insert(key(EventKind::Request), 3, any);
+            c.insert(key(EventKind::Response), 3, any);
+            assert!(!c.allows(key(EventKind::Execute), 3, &[0; 4]));
+            assert_eq!(c.bounds(key(EventKind::Execute), 3), None);
+        }
     }
 
     #[test]
