@@ -178,10 +178,8 @@ fn nothing_pending(pc: &PerCpu, me: &Thread) -> Result<(), Miss> {
 /// Checks and commits a fast `Call`. On success the receiver is this
 /// CPU's current thread (its frame holds the request) and the result is
 /// the calling thread's saved-stack-pointer slot, for [`switch_direct`].
+/// The caller has checked item 1 (the fast path is enabled).
 fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
-    if !enabled() {
-        return Err(Miss::Disabled.into());
-    }
     let (iface, method) = tag_ok(frame.rsi, 0, abi::iface::FIRST_USER)?;
     let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
     // SAFETY: owner CPU, interrupts off. The thread stays alive until this
@@ -233,9 +231,6 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
 /// Checks and commits a fast `Reply` with receive; as [`try_call`], the
 /// caller being answered becomes current.
 fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
-    if !enabled() {
-        return Err(Miss::Disabled.into());
-    }
     let (iface, method) = tag_ok(frame.rsi, Tag::REPLY_RECV, abi::iface::FIRST_USER)?;
     let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
     // SAFETY: as in `try_call`; here the commit moves the server's
@@ -328,12 +323,23 @@ impl From<Miss> for Missed {
     }
 }
 
+/// Item 1 failed: counted here, in line, as every syscall of a
+/// `fastpath=off` boot takes this exit.
+#[inline(always)]
+fn disabled<T>(pc: &PerCpu) -> Option<T> {
+    pc.fast_missed[Miss::Disabled as usize].fetch_add(1, Ordering::Relaxed);
+    None
+}
+
 /// `Call` through the fast path. `None`: not taken, run the slow path.
 /// `Some`: the call was sent by the fast path and the thread was resumed
 /// by the scheduler (the answer came through the slow path).
 /// The caller has checked that the tag names a user interface.
 pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
+    if !enabled() {
+        return disabled(pc);
+    }
     match try_call(pc, frame) {
         Ok(slot) => switch_direct(pc, slot),
         Err(Missed) => return None,
@@ -344,6 +350,9 @@ pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
 /// `Reply` with receive through the fast path; as [`call`].
 pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
+    if !enabled() {
+        return disabled(pc);
+    }
     match try_reply_recv(pc, frame) {
         Ok(slot) => switch_direct(pc, slot),
         Err(Missed) => return None,
