@@ -423,7 +423,9 @@ fn answer_with(regs: &mut KernelCallRegs, dom: &Domain, service: Service, pair: 
 }
 
 /// The lane's checks before the policy: the call, its handle and the
-/// return to user mode; then the request's verdict key.
+/// return to user mode; then the request's verdict key. The domain it
+/// returns is the current thread's, valid for the rest of the lane call
+/// (`'a`), which neither blocks nor switches.
 #[inline(always)]
 fn lane_call<'a>(regs: &KernelCallRegs) -> Option<(&'static PerCpu, &'a Domain, Service, Key)> {
     use abi::{handles, iface, mem, task, time};
@@ -442,7 +444,8 @@ fn lane_call<'a>(regs: &KernelCallRegs) -> Option<(&'static PerCpu, &'a Domain, 
     }
     let pc = percpu::this();
     // SAFETY: owner CPU, interrupts off; nothing in the lane blocks or
-    // switches, so the current thread (and its domain) outlive it.
+    // switches, so the current thread (and its domain) outlive the lane
+    // call, the only use of what this returns.
     let me = unsafe { pc.current_ref() };
     if me.kill.load(Ordering::Acquire) || pc.need_resched.load(Ordering::Acquire) {
         return None;
