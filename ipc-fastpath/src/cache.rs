@@ -36,7 +36,7 @@ impl Key {
 
     /// All fields in one word, plus the kind's bit.
     #[inline(always)]
-    fn pack(self) -> (u64, u64) {
+    pub(crate) fn pack(self) -> (u64, u64) {
         let k = ((self.src as u64) << 48)
             | ((self.dst as u64) << 32)
             | ((self.iface as u64) << 16)
@@ -138,27 +138,58 @@ impl Shape {
     }
 }
 
+/// A shape unpacked into the `(bias, max)` of each word, so a check does
+/// four additions and compares and no table lookups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    bias: [u64; 4],
+    max: [u64; 4],
+}
+
+impl Bounds {
+    pub(crate) const NONE: Bounds = Bounds {
+        bias: [0; 4],
+        max: [0; 4],
+    };
+
+    fn of(shape: Shape) -> Bounds {
+        let mut b = Bounds::NONE;
+        for (i, (bias, max)) in b.bias.iter_mut().zip(b.max.iter_mut()).enumerate() {
+            (*bias, *max) = shape.bounds(i);
+        }
+        b
+    }
+
+    /// Whether `words` fit (equals [`Shape::accepts`] of the shape).
+    #[inline(always)]
+    pub(crate) fn accepts(&self, words: &[u64; 4]) -> bool {
+        let mut ok = true;
+        for ((w, bias), max) in words.iter().zip(self.bias).zip(self.max) {
+            ok &= w.wrapping_add(bias) <= max;
+        }
+        ok
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Slot {
     key: u64,
     /// `VALID | kind`.
     meta: u64,
     generation: u64,
-    /// The shape, unpacked into the `(bias, max)` of each word so the hit
-    /// path does four additions and compares and no table lookups.
-    bias: [u64; 4],
-    max: [u64; 4],
+    shape: Bounds,
 }
 
 const EMPTY: Slot = Slot {
     key: 0,
     meta: 0,
     generation: 0,
-    bias: [0; 4],
-    max: [0; 4],
+    shape: Bounds::NONE,
 };
 
-const VALID: u64 = 1 << 63;
+/// Above every kind (0 request, 1 response, 2 execute, see `Key::pack`),
+/// and small, so the hit path compares `meta` with an immediate.
+const VALID: u64 = 1 << 2;
 
 /// One core's cache of static allow verdicts. Direct-mapped: a new entry
 /// replaces whatever was in its slot. Only the owning core touches it, so
@@ -194,11 +225,15 @@ impl VerdictCache {
     pub fn allows(&self, key: Key, generation: u64, words: &[u64; 4]) -> bool {
         let (k, kind) = key.pack();
         let s = &self.slots[index(k, kind) % SLOTS];
-        let mut ok = s.key == k && s.meta == VALID | kind && s.generation == generation;
-        for ((w, bias), max) in words.iter().zip(s.bias).zip(s.max) {
-            ok &= w.wrapping_add(bias) <= max;
-        }
-        ok
+        s.key == k && s.meta == VALID | kind && s.generation == generation && s.shape.accepts(words)
+    }
+
+    /// The unpacked shape of the allow for `key` made at `generation`, if
+    /// the cache holds one.
+    pub fn bounds(&self, key: Key, generation: u64) -> Option<Bounds> {
+        let (k, kind) = key.pack();
+        let s = &self.slots[index(k, kind) % SLOTS];
+        (s.key == k && s.meta == VALID | kind && s.generation == generation).then_some(s.shape)
     }
 
     /// Records an allow for `key` at `generation`, with the method's shape.
@@ -207,16 +242,12 @@ impl VerdictCache {
         if kind > 1 {
             return;
         }
-        let mut slot = Slot {
+        self.slots[index(k, kind) % SLOTS] = Slot {
             key: k,
             meta: VALID | kind,
             generation,
-            ..EMPTY
+            shape: Bounds::of(shape),
         };
-        for (i, (bias, max)) in slot.bias.iter_mut().zip(slot.max.iter_mut()).enumerate() {
-            (*bias, *max) = shape.bounds(i);
-        }
-        self.slots[index(k, kind) % SLOTS] = slot;
     }
 
     /// Forgets everything.
@@ -360,6 +391,27 @@ mod tests {
         c.insert(k, 0, Shape::of(&[]).unwrap());
         assert!(c.is_empty());
         assert!(!c.allows(k, 0, &[0; 4]));
+    }
+
+    #[test]
+    fn execute_lookups_never_hit_other_kinds() {
+        // Whatever slot an execute key maps to, an entry for the same
+        // fields of another kind does not answer it.
+        let any = Shape::of(&[FieldType::U64; 4]).unwrap();
+        for src in 0..256 {
+            let key = |kind| Key {
+                kind,
+                src,
+                dst: 1,
+                iface: 0x100,
+                method: 2,
+            };
+            let mut c = VerdictCache::new();
+            c.insert(key(EventKind::Request), 3, any);
+            c.insert(key(EventKind::Response), 3, any);
+            assert!(!c.allows(key(EventKind::Execute), 3, &[0; 4]));
+            assert_eq!(c.bounds(key(EventKind::Execute), 3), None);
+        }
     }
 
     #[test]

@@ -67,11 +67,14 @@ impl Miss {
 /// kernel, not by a thread to switch to). Returns (interface, method).
 #[inline(always)]
 pub fn tag_ok(raw: u64, flags: u8, first_user_iface: u16) -> Result<(u16, u16), Miss> {
-    let iface = (raw >> 16) as u16;
-    if raw >> 32 != u64::from(flags) || iface < first_user_iface {
+    // Everything above the method (flags, reserved bits, interface) in one
+    // range check: `flags` exactly, then an interface from
+    // `first_user_iface` up.
+    let lowest = (u64::from(flags) << 16) | u64::from(first_user_iface);
+    if (raw >> 16).wrapping_sub(lowest) > u64::from(u16::MAX - first_user_iface) {
         return Err(Miss::Tag);
     }
-    Ok((iface, raw as u16))
+    Ok(((raw >> 16) as u16, raw as u16))
 }
 
 /// What the kernel read about the partner thread, under the locks that
@@ -92,13 +95,42 @@ pub struct Partner {
     pub priority: u8,
 }
 
+/// The facts of [`Partner`] as [`partner_ok`] asks for them, one at a
+/// time, so that the kernel reads each only when the check before it has
+/// passed (a [`Partner`] answers from its fields).
+pub trait PartnerFacts {
+    /// See [`Partner::same_core`].
+    fn same_core(&self) -> bool;
+    /// See [`Partner::resumable`].
+    fn resumable(&self) -> bool;
+    /// See [`Partner::blocked`].
+    fn blocked(&self) -> bool;
+    /// See [`Partner::killed`].
+    fn killed(&self) -> bool;
+}
+
+impl PartnerFacts for Partner {
+    fn same_core(&self) -> bool {
+        self.same_core
+    }
+    fn resumable(&self) -> bool {
+        self.resumable
+    }
+    fn blocked(&self) -> bool {
+        self.blocked
+    }
+    fn killed(&self) -> bool {
+        self.killed
+    }
+}
+
 /// Item 5 (first half): the partner can be switched to directly.
 #[inline(always)]
-pub fn partner_ok(p: &Partner) -> Result<(), Miss> {
-    if !p.same_core {
+pub fn partner_ok(p: &impl PartnerFacts) -> Result<(), Miss> {
+    if !p.same_core() {
         return Err(Miss::OtherCore);
     }
-    if !p.resumable || !p.blocked || p.killed {
+    if !p.resumable() || !p.blocked() || p.killed() {
         return Err(Miss::NotResumable);
     }
     Ok(())
@@ -173,6 +205,25 @@ mod tests {
     }
 
     proptest! {
+        /// The range check equals the item as the checklist states it.
+        #[test]
+        fn tag_ok_is_exact_flags_and_a_user_interface(
+            raw in prop_oneof![
+                any::<u64>(),
+                (any::<u16>(), 0u64..4, any::<u16>()).prop_map(|(i, f, m)| {
+                    (f << 32) | (u64::from(i) << 16) | u64::from(m)
+                }),
+            ],
+            flags in 0u8..4,
+            first in prop_oneof![Just(0x100u16), any::<u16>()],
+        ) {
+            let iface = (raw >> 16) as u16;
+            let want = (raw >> 32 == u64::from(flags) && iface >= first)
+                .then_some((iface, raw as u16))
+                .ok_or(Miss::Tag);
+            prop_assert_eq!(tag_ok(raw, flags, first), want);
+        }
+
         /// Differential against the slow path's scheduler: whenever the
         /// fast path would switch straight to `target`, the per-core
         /// scheduler, given the slow path's steps (the current thread

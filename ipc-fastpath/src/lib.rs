@@ -25,6 +25,10 @@
 //! 6. nothing is pending for the current thread or core (a wake-up, a
 //!    kill, a reschedule request).
 //!
+//! Kernel calls (a `Call` on a kernel endpoint for a pure method) take a
+//! lane of their own: both their verdicts, request and response, come
+//! from one [`PairCache`] entry made from two [`VerdictCache`] allows.
+//!
 //! The verdict cache holds only verdicts the policy engine marks static
 //! (they depend on nothing but the key), never an audited decision, never
 //! a denial. Entries carry the generation of the policy's model state when
@@ -37,6 +41,8 @@
 
 mod cache;
 mod checklist;
+mod pairs;
 
-pub use cache::{Key, SLOTS, Shape, VerdictCache, cacheable, decide};
-pub use checklist::{Miss, Partner, partner_ok, priority_allows, tag_ok};
+pub use cache::{Bounds, Key, SLOTS, Shape, VerdictCache, cacheable, decide};
+pub use checklist::{Miss, Partner, PartnerFacts, partner_ok, priority_allows, tag_ok};
+pub use pairs::{PAIR_SLOTS, Pair, PairCache};

@@ -26,8 +26,8 @@
 //! then thread IPC locks (no other path holds an IPC lock while taking a
 //! scheduler lock, or a scheduler lock while taking an endpoint's).
 
-use crate::arch::trap::{TrapFrame, fast_switch};
-use crate::obj::domain::Service;
+use crate::arch::trap::{KernelCallRegs, TrapFrame, fast_switch};
+use crate::obj::domain::{Domain, Service};
 use crate::obj::endpoint;
 use crate::obj::thread::{State, Thread, ThreadRef};
 use crate::percpu::{self, PerCpu};
@@ -36,7 +36,7 @@ use crate::{sched, security};
 use abi::{Error, Handle, Tag, rights};
 use core::sync::atomic::{AtomicBool, Ordering};
 use engine::EventKind;
-use fastpath::{Key, Miss, Partner, partner_ok, priority_allows, tag_ok};
+use fastpath::{Key, Miss, Pair, PartnerFacts, partner_ok, priority_allows, tag_ok};
 use smp::sched::CoreSched;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -86,14 +86,26 @@ unsafe fn deliver(t: &ThreadRef, tag: Tag, w: [u64; 4], badge: Option<u64>) {
     }
 }
 
-#[inline(always)]
-fn partner(pc: &PerCpu, t: &Thread) -> Partner {
-    Partner {
-        same_core: t.cpu == pc.index,
-        resumable: t.resumable.load(Ordering::Relaxed),
-        blocked: t.state() == State::Blocked,
-        killed: t.kill.load(Ordering::Acquire),
-        priority: t.priority,
+/// The partner thread `t` as item 5 sees it from CPU `pc`, read fact by
+/// fact as the checklist asks.
+struct LivePartner<'a>(&'a PerCpu, &'a Thread);
+
+impl PartnerFacts for LivePartner<'_> {
+    #[inline(always)]
+    fn same_core(&self) -> bool {
+        self.1.cpu == self.0.index
+    }
+    #[inline(always)]
+    fn resumable(&self) -> bool {
+        self.1.resumable.load(Ordering::Relaxed)
+    }
+    #[inline(always)]
+    fn blocked(&self) -> bool {
+        self.1.state() == State::Blocked
+    }
+    #[inline(always)]
+    fn killed(&self) -> bool {
+        self.1.kill.load(Ordering::Acquire)
     }
 }
 
@@ -132,12 +144,12 @@ fn ready_to_switch(
     s: &CoreSched<ThreadRef>,
     me: &Thread,
     partner_thread: &Thread,
-) -> Result<(), Miss> {
-    partner_ok(&partner(pc, partner_thread))?;
+) -> Result<(), Missed> {
+    partner_ok(&LivePartner(pc, partner_thread))?;
     if !priority_allows(partner_thread.priority, s.highest_queued()) {
-        return Err(Miss::Priority);
+        return Err(Miss::Priority.into());
     }
-    nothing_pending(pc, me)
+    Ok(nothing_pending(pc, me)?)
 }
 
 /// The scheduling half of a commit: the current thread blocks, resumable;
@@ -166,10 +178,8 @@ fn nothing_pending(pc: &PerCpu, me: &Thread) -> Result<(), Miss> {
 /// Checks and commits a fast `Call`. On success the receiver is this
 /// CPU's current thread (its frame holds the request) and the result is
 /// the calling thread's saved-stack-pointer slot, for [`switch_direct`].
-fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
-    if !enabled() {
-        return Err(Miss::Disabled);
-    }
+/// The caller has checked item 1 (the fast path is enabled).
+fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
     let (iface, method) = tag_ok(frame.rsi, 0, abi::iface::FIRST_USER)?;
     let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
     // SAFETY: owner CPU, interrupts off. The thread stays alive until this
@@ -183,7 +193,7 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
     cached_allow(pc, EventKind::Request, src, dst, iface, method, &w)?;
     let mut st = ep.state();
     if st.dead {
-        return Err(Miss::NoPartner);
+        return Err(Miss::NoPartner.into());
     }
     let r = st.receivers.front().ok_or(Miss::NoPartner)?;
     let mut s = pc.sched.lock();
@@ -220,10 +230,7 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
 
 /// Checks and commits a fast `Reply` with receive; as [`try_call`], the
 /// caller being answered becomes current.
-fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
-    if !enabled() {
-        return Err(Miss::Disabled);
-    }
+fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
     let (iface, method) = tag_ok(frame.rsi, Tag::REPLY_RECV, abi::iface::FIRST_USER)?;
     let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
     // SAFETY: as in `try_call`; here the commit moves the server's
@@ -249,7 +256,7 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Miss> {
     let mut st = ep.state();
     if st.dead || !st.callers.is_empty() {
         // A queued caller: the slow path hands it over.
-        return Err(Miss::NoPartner);
+        return Err(Miss::NoPartner.into());
     }
     let mut s = pc.sched.lock();
     ready_to_switch(pc, &s, me, c)?;
@@ -302,8 +309,26 @@ fn switch_direct(pc: &PerCpu, slot: *mut u64) {
     sched::finish_switch();
 }
 
-fn missed(pc: &PerCpu, m: Miss) {
-    pc.fast_missed[m as usize].fetch_add(1, Ordering::Relaxed);
+/// A fast-path attempt that fell to the slow path, counted already: each
+/// checklist item's `?` converts its [`Miss`] at the point of the miss,
+/// out of line, so the hit path carries no miss code along.
+struct Missed;
+
+impl From<Miss> for Missed {
+    #[cold]
+    #[inline(never)]
+    fn from(m: Miss) -> Missed {
+        percpu::this().fast_missed[m as usize].fetch_add(1, Ordering::Relaxed);
+        Missed
+    }
+}
+
+/// Item 1 failed: counted here, in line, as every syscall of a
+/// `fastpath=off` boot takes this exit.
+#[inline(always)]
+fn disabled<T>(pc: &PerCpu) -> Option<T> {
+    pc.fast_missed[Miss::Disabled as usize].fetch_add(1, Ordering::Relaxed);
+    None
 }
 
 /// `Call` through the fast path. `None`: not taken, run the slow path.
@@ -312,12 +337,12 @@ fn missed(pc: &PerCpu, m: Miss) {
 /// The caller has checked that the tag names a user interface.
 pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
+    if !enabled() {
+        return disabled(pc);
+    }
     match try_call(pc, frame) {
         Ok(slot) => switch_direct(pc, slot),
-        Err(m) => {
-            missed(pc, m);
-            return None;
-        }
+        Err(Missed) => return None,
     }
     Some(endpoint::park_for_reply().map(|p| crate::syscall::reply_of(frame, p)))
 }
@@ -325,85 +350,159 @@ pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
 /// `Reply` with receive through the fast path; as [`call`].
 pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
+    if !enabled() {
+        return disabled(pc);
+    }
     match try_reply_recv(pc, frame) {
         Ok(slot) => switch_direct(pc, slot),
-        Err(m) => {
-            missed(pc, m);
-            return None;
-        }
+        Err(Missed) => return None,
     }
     Some(endpoint::park_for_request().map(|r| crate::syscall::request_of(frame, r)))
 }
 
-/// A `Call` on a kernel endpoint for one of the pure, non-blocking kernel
-/// methods (`Time.now`, `Task.info`, `Memory.stats`), answered without the
-/// general dispatch when both the request and the response are verdict-
-/// cache hits. Returns whether it answered (the result is in `frame`);
-/// otherwise the general path runs and decides everything afresh.
+/// The kernel-call lane, entered from `syscall_entry` before any frame is
+/// built: a `Call` on a kernel endpoint for one of the pure, non-blocking
+/// kernel methods (`Time.now`, `Task.info`, `Memory.stats`), answered at
+/// once when this CPU's [`fastpath::PairCache`] holds both its verdicts.
+/// Returns whether it answered (the answer is in `regs`); otherwise the
+/// general path runs and decides everything afresh, so the lane changes
+/// nothing before it knows it answers.
 ///
 /// It makes exactly the checks the general path makes for these methods,
 /// in the same order of precedence: the handle must be the domain's fixed
 /// kernel-endpoint handle for the tag's interface (kernel endpoints sit in
 /// fixed slots from domain creation on and are never removed, see
 /// `Domain::new`), the method must exist, the tag must have no flags; then
-/// the two policy checks, each a cache hit equal to full evaluation.
-pub fn kernel_call(frame: &mut TrapFrame) -> bool {
-    use abi::{handles, iface, mem, task, time};
-    if !enabled() || frame.rsi >> 32 != 0 {
-        return false;
-    }
-    let (ifc, method) = ((frame.rsi >> 16) as u16, frame.rsi as u16);
-    let (handle, service) = match ifc {
-        iface::TIME if method == time::NOW => (handles::TIME, Service::Time),
-        iface::TASK if method == task::INFO => (handles::TASK, Service::Task),
-        iface::MEMORY if method == mem::STATS => (handles::MEMORY, Service::Memory),
-        _ => return false,
-    };
-    if frame.rdi != u64::from(handle.0) {
-        return false;
-    }
-    let pc = percpu::this();
-    // SAFETY: owner CPU, interrupts off; nothing here blocks or switches.
-    let me = unsafe { pc.current_ref() };
-    let Some(dom) = me.domain.as_ref() else {
+/// the two policy checks, each equal to full evaluation: the request
+/// verdict and the request words' shape before the method runs, the
+/// response verdict's shape on its answer after. And like every return to
+/// user mode (`sched::return_to_user`) it leaves a thread that is killed,
+/// or a CPU with a reschedule pending, to the general path.
+pub extern "C" fn kernel_call(regs: &mut KernelCallRegs) -> bool {
+    let Some((pc, dom, service, key)) = lane_call(regs) else {
         return false;
     };
-    let kernel = security::kernel_context();
-    let w = words(frame);
-    if cached_allow(pc, EventKind::Request, dom.context, kernel, ifc, method, &w).is_err() {
-        return false;
-    }
-    let reply = if ifc == iface::TIME {
-        // `Time.now`, the method `endpoints::time` runs, without building
-        // a `Result<Reply>` around one word.
-        [crate::time::now_ns(), 0, 0, 0]
-    } else {
-        match crate::endpoints::call(dom, service, method, w) {
-            Ok(r) => r.words,
-            Err(_) => return false,
-        }
+    // SAFETY: owner CPU, interrupts off, and only this function and
+    // `kernel_call_pairing` use the pair cache: the methods below never
+    // reach it.
+    let pairs = unsafe { pc.kernel_pairs() };
+    // With `fastpath=off` the verdict cache stays empty, so no pair is
+    // ever made and this never hits.
+    let Some(pair) = pairs.request_allows(key, security::generation(), &regs.words) else {
+        return kernel_call_pairing(regs);
     };
-    if cached_allow(
-        pc,
-        EventKind::Response,
-        kernel,
-        dom.context,
-        ifc,
-        method,
-        &reply,
-    )
-    .is_err()
-    {
+    if service != Service::Time {
+        return answer_with(regs, dom, service, pair);
+    }
+    // `Time.now`, the method `endpoints::time` runs, without building a
+    // `Result<Reply>` around one word.
+    let answer = [crate::time::now_ns(), 0, 0, 0];
+    if !pair.response_allows(&answer) {
         // Rare (a response rule with a predicate): the general path runs
         // the method again, which these pure methods allow.
         return false;
     }
-    frame.rax = 0;
-    frame.rsi = 0;
-    frame.rdx = reply[0];
-    frame.r10 = reply[1];
-    frame.r8 = reply[2];
-    frame.r9 = reply[3];
+    regs.tag = 0;
+    regs.words = answer;
+    true
+}
+
+/// The rest of a lane call for the methods other than `Time.now` (kept
+/// out of line: nothing of the lane's own stays live across the method).
+#[inline(never)]
+fn answer_with(regs: &mut KernelCallRegs, dom: &Domain, service: Service, pair: Pair<'_>) -> bool {
+    let Some(answer) = run_pure(dom, service, regs.tag as u16, &regs.words) else {
+        return false;
+    };
+    if !pair.response_allows(&answer) {
+        return false;
+    }
+    regs.tag = 0;
+    regs.words = answer;
+    true
+}
+
+/// The lane's checks before the policy: the call, its handle and the
+/// return to user mode; then the request's verdict key. The domain it
+/// returns is the current thread's, valid for the rest of the lane call
+/// (`'a`), which neither blocks nor switches.
+#[inline(always)]
+fn lane_call<'a>(regs: &KernelCallRegs) -> Option<(&'static PerCpu, &'a Domain, Service, Key)> {
+    use abi::{handles, iface, mem, task, time};
+    const TIME_NOW: u64 = Tag::new(iface::TIME, time::NOW).raw();
+    const TASK_INFO: u64 = Tag::new(iface::TASK, task::INFO).raw();
+    const MEMORY_STATS: u64 = Tag::new(iface::MEMORY, mem::STATS).raw();
+    // The whole tag: no flags, and one of the lane's methods.
+    let (handle, service) = match regs.tag {
+        TIME_NOW => (handles::TIME, Service::Time),
+        TASK_INFO => (handles::TASK, Service::Task),
+        MEMORY_STATS => (handles::MEMORY, Service::Memory),
+        _ => return None,
+    };
+    if regs.handle != u64::from(handle.0) {
+        return None;
+    }
+    let pc = percpu::this();
+    // SAFETY: owner CPU, interrupts off; nothing in the lane blocks or
+    // switches, so the current thread (and its domain) outlive the lane
+    // call, the only use of what this returns.
+    let me = unsafe { pc.current_ref() };
+    if me.kill.load(Ordering::Acquire) || pc.need_resched.load(Ordering::Acquire) {
+        return None;
+    }
+    let dom = me.domain.as_ref()?;
+    let key = Key {
+        kind: EventKind::Request,
+        src: dom.context,
+        dst: security::kernel_context(),
+        iface: (regs.tag >> 16) as u16,
+        method: regs.tag as u16,
+    };
+    Some((pc, dom, service, key))
+}
+
+/// One of the lane's pure methods, `None` if it fails (the general path
+/// then reports the error).
+#[inline(always)]
+fn run_pure(dom: &Domain, service: Service, method: u16, words: &[u64; 4]) -> Option<[u64; 4]> {
+    if service == Service::Time {
+        // `Time.now`, the method `endpoints::time` runs, without building
+        // a `Result<Reply>` around one word.
+        Some([crate::time::now_ns(), 0, 0, 0])
+    } else {
+        crate::endpoints::call(dom, service, method, *words)
+            .ok()
+            .map(|r| r.words)
+    }
+}
+
+/// The lane without a pair: both verdicts from the verdict cache, one
+/// lookup each; when both hit, the pair is made for the next call.
+#[inline(never)]
+fn kernel_call_pairing(regs: &mut KernelCallRegs) -> bool {
+    if !enabled() {
+        return false;
+    }
+    let Some((pc, dom, service, key)) = lane_call(regs) else {
+        return false;
+    };
+    let (src, kernel, ifc, method) = (key.src, key.dst, key.iface, key.method);
+    let request = EventKind::Request;
+    if cached_allow(pc, request, src, kernel, ifc, method, &regs.words).is_err() {
+        return false;
+    }
+    let Some(answer) = run_pure(dom, service, method, &regs.words) else {
+        return false;
+    };
+    let response = EventKind::Response;
+    if cached_allow(pc, response, kernel, src, ifc, method, &answer).is_err() {
+        return false;
+    }
+    // SAFETY: owner CPU, interrupts off; the two references are to
+    // different caches, and neither outlives this statement.
+    unsafe { pc.kernel_pairs() }.insert_from(unsafe { pc.verdicts() }, key, security::generation());
+    regs.tag = 0;
+    regs.words = answer;
     true
 }
 

@@ -61,6 +61,8 @@ pub struct PerCpu {
     pub idle_ns: AtomicU64,
     /// This CPU's verdict cache (see `fastpath`).
     verdicts: UnsafeCell<fastpath::VerdictCache>,
+    /// This CPU's kernel-call verdict pairs (see `fastpath::kernel_call`).
+    kernel_pairs: UnsafeCell<fastpath::PairCache>,
     /// IPC operations the fast path completed.
     pub fast_taken: AtomicU64,
     /// Fast-path attempts that fell to the slow path, by reason.
@@ -103,6 +105,7 @@ pub fn create(index: usize, apic_id: u32) -> &'static PerCpu {
         switches: AtomicU64::new(0),
         idle_ns: AtomicU64::new(0),
         verdicts: UnsafeCell::new(fastpath::VerdictCache::new()),
+        kernel_pairs: UnsafeCell::new(fastpath::PairCache::new()),
         fast_taken: AtomicU64::new(0),
         fast_missed: [const { AtomicU64::new(0) }; fastpath::Miss::COUNT],
     }));
@@ -183,7 +186,9 @@ impl PerCpu {
         unsafe {
             *self.kernel_rsp.get() = top;
             if let Some(tss) = (*self.tss.get()).as_mut() {
-                tss.privilege_stack_table[0] = x86_64::VirtAddr::new(top);
+                // A kernel stack top is canonical, so truncation changes
+                // nothing (and spares the check).
+                tss.privilege_stack_table[0] = x86_64::VirtAddr::new_truncate(top);
             }
         }
     }
@@ -216,6 +221,17 @@ impl PerCpu {
     pub unsafe fn verdicts(&self) -> &mut fastpath::VerdictCache {
         // SAFETY: forwarded.
         unsafe { &mut *self.verdicts.get() }
+    }
+
+    /// This CPU's kernel-call verdict pairs.
+    ///
+    /// # Safety
+    /// Owner CPU only, interrupts off; do not hold the reference across a
+    /// context switch or another call of this function.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn kernel_pairs(&self) -> &mut fastpath::PairCache {
+        // SAFETY: forwarded.
+        unsafe { &mut *self.kernel_pairs.get() }
     }
 
     /// Replaces the running thread.

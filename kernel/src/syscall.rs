@@ -54,16 +54,15 @@ pub fn words(f: &TrapFrame) -> [u64; MSG_WORDS] {
 
 /// Entry from `syscall_entry`.
 pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
-    // The fast paths first: a register-only `Call` (a kernel method through
-    // the kernel-call lane, or a user endpoint) and `Reply` with receive.
-    // Each returns `None` when it does not apply and leaves the frame as it
-    // was, so `handle` then decides everything afresh.
+    // The fast paths first: a register-only `Call` on a user endpoint and
+    // `Reply` with receive (kernel calls had their lane in the entry, see
+    // `fastpath::kernel_call`). Each returns `None` when it does not apply
+    // and leaves the frame as it was, so `handle` then decides everything
+    // afresh. A fast path that is taken switches to the partner and comes
+    // back here only when the scheduler resumes this thread; everything
+    // else is out of line in `complete`, so this function stays small.
     let fast = if frame.rax == Syscall::Call as u64 {
         if ((frame.rsi >> 16) as u16) < abi::iface::FIRST_USER {
-            if fastpath::kernel_call(frame) {
-                sched::return_to_user(frame);
-                return;
-            }
             None
         } else {
             fastpath::call(frame)
@@ -75,6 +74,13 @@ pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
     } else {
         None
     };
+    complete(frame, fast);
+}
+
+/// The rest of every syscall: the slow path unless a fast path gave the
+/// result, writing the result back, and the return to user mode.
+#[inline(never)]
+fn complete(frame: &mut TrapFrame, fast: Option<Result<Reply, Error>>) {
     let result = match fast {
         Some(r) => r,
         None => handle(frame),

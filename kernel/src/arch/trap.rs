@@ -78,6 +78,29 @@ pub const PERCPU_KERNEL_RSP: usize = 8;
 /// Scratch slot for the user stack pointer during `syscall` entry.
 pub const PERCPU_USER_RSP: usize = 16;
 
+/// The tag bits (in `rsi`) that are clear exactly for the kernel's
+/// interfaces, those below [`abi::iface::FIRST_USER`].
+const KERNEL_IFACE_MASK: u32 = ((!(abi::iface::FIRST_USER - 1)) as u32) << 16;
+const _: () = assert!(abi::iface::FIRST_USER.is_power_of_two());
+
+/// The registers the `syscall` entry saves for the kernel-call lane
+/// (`fastpath::kernel_call`), in push order reversed. The lane writes its
+/// answer into `tag` and `words`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct KernelCallRegs {
+    /// `rdi`: the handle (given back unchanged).
+    pub handle: u64,
+    /// `rsi`: the tag; the answer's tag.
+    pub tag: u64,
+    /// `rdx`, `r10`, `r8`, `r9`: the message words; the answer's words.
+    pub words: [u64; 4],
+    /// `r11`: the user's flags, for `sysret`.
+    pub rflags: u64,
+    /// `rcx`: the user's return address, for `sysret`.
+    pub rip: u64,
+}
+
 // Exceptions that push an error code: 8, 10-14, 17, 21, 29, 30. For the others
 // the stub pushes a zero so the frame layout is always the same. Each stub is
 // 16-byte aligned, so vector N's entry is `trap_stubs + 16 * N`.
@@ -135,7 +158,57 @@ syscall_entry:
     swapgs
     mov %rsp, %gs:{user_rsp}
     mov %gs:{kernel_rsp}, %rsp
-    pushq ${user_ds}
+    /* The kernel-call lane: a Call (rax 0) on a kernel interface (tag
+       bits 24-31 clear) from a canonical return address goes to
+       `kernel_call` with only its argument registers, the return address
+       and the flags saved (`KernelCallRegs`); the Rust code keeps the
+       callee-saved registers. Anything else, or a call the lane does not
+       answer, builds the full frame below. (The interface first: IPC on
+       user endpoints leaves after one test.) */
+    test ${kernel_iface_mask}, %esi
+    jnz 3f
+    test %rax, %rax
+    jnz 3f
+    bt $47, %rcx
+    jc 3f
+    push %rcx
+    push %r11
+    push %r9
+    push %r8
+    push %r10
+    push %rdx
+    push %rsi
+    push %rdi
+    mov %rsp, %rdi
+    call {kernel_call}
+    test %al, %al
+    jz 4f
+    /* Answered: every caller-saved register is restored or holds the
+       answer (rax 0, tag, words), so nothing of the kernel's leaks. */
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %r11
+    pop %rcx
+    xor %eax, %eax
+    mov %gs:{user_rsp}, %rsp
+    swapgs
+    sysretq
+    /* Not answered: the registers as they came (rax was 0), then the
+       general entry with the stack empty again. */
+4:  pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %r11
+    pop %rcx
+    xor %eax, %eax
+3:  pushq ${user_ds}
     pushq %gs:{user_rsp}
     push %r11
     pushq ${user_cs}
@@ -143,8 +216,9 @@ syscall_entry:
     pushq $0
     pushq ${syscall_vec}
     PUSH_GPRS
+    /* No `cld`: the `syscall` flag mask clears DF (and AC) already
+       (`gdt::init_cpu`). */
     mov %rsp, %rdi
-    cld
     call {syscall}
     .global syscall_return
 syscall_return:
@@ -198,6 +272,8 @@ fast_switch:
 "#,
     dispatch = sym crate::trap::trap_dispatch,
     syscall = sym crate::syscall::syscall_dispatch,
+    kernel_call = sym crate::fastpath::kernel_call,
+    kernel_iface_mask = const KERNEL_IFACE_MASK,
     user_rsp = const PERCPU_USER_RSP,
     kernel_rsp = const PERCPU_KERNEL_RSP,
     user_ds = const USER_DS,
