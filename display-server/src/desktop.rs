@@ -8,9 +8,20 @@
 //! where no window above covers it; clients never see the screen.
 //!
 //! Composition works on damage: a change (a client's `present`, a window
-//! opening or closing) marks a screen rectangle, and `compose` redraws
-//! exactly that rectangle from the background up. An unchanged screen
-//! costs nothing.
+//! opening, resizing or closing) marks a screen rectangle, and `compose`
+//! redraws exactly that rectangle from the background up. An unchanged
+//! screen costs nothing.
+//!
+//! The promises of the trusted path are kept here, where host tests check
+//! them (`tests/desktop.rs`):
+//! - keys go only to the focused window, pointer events only to the window
+//!   under the pointer, in its content coordinates;
+//! - the focus moves only on a click or the secure chord (Ctrl+Alt+Tab),
+//!   which no window sees; no request of a client changes it, except that
+//!   closing the focused window leaves nobody focused;
+//! - a client's pixels reach the screen only inside its window's content
+//!   area, never over a frame, a title bar, the panel or another window;
+//! - a window is reachable only by the client that opened it (its owner).
 
 use crate::frame::Frame;
 use alloc::collections::VecDeque;
@@ -41,6 +52,78 @@ pub const MAX_SIZE: (u32, u32) = (1024, 768);
 pub const MIN_SIZE: u32 = 16;
 /// Most events queued for one window; older ones are dropped.
 pub const MAX_EVENTS: usize = 64;
+
+/// The character the Tab key types (`Input.key`'s `code`).
+pub const TAB: u32 = b'\t' as u32;
+/// The modifier bits of the secure chord, Ctrl+Alt (`Input.key`'s
+/// `modifiers`: bit 1 ctrl, bit 2 alt); with Tab it moves the focus.
+pub const CHORD_MODIFIERS: u32 = 2 | 4;
+
+/// Why the desktop refused a client's request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client has no window of that id.
+    NotFound,
+    /// A size outside [`MIN_SIZE`]..=[`MAX_SIZE`], or pixel memory too
+    /// small for it.
+    Size,
+    /// The client already has [`MAX_WINDOWS_PER_CLIENT`] windows.
+    Quota,
+}
+
+/// A client's pixel memory as the server sees it: BGRA words the client
+/// shares read-only, and may change at any time.
+///
+/// It never unmaps or frees the memory: whoever made it gets it back
+/// (from [`Desktop::close`], [`Desktop::resize`] or a refusal) and lets go
+/// of the memory then.
+#[derive(Debug)]
+pub struct Pixels {
+    ptr: *const u32,
+    len: usize,
+}
+
+impl Pixels {
+    /// The `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is aligned for `u32`, and the `len` bytes from it stay mapped
+    /// and readable until this value is handed back by the desktop and
+    /// dropped. Their contents may change at any time (the desktop reads
+    /// them with volatile loads and copes with any value).
+    pub unsafe fn new(ptr: *const u32, len: usize) -> Pixels {
+        Pixels { ptr, len }
+    }
+
+    /// Where the memory starts.
+    pub fn as_ptr(&self) -> *const u32 {
+        self.ptr
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Holds `width * height` pixels.
+    fn holds(&self, width: u32, height: u32) -> bool {
+        (width as usize)
+            .checked_mul(height as usize)
+            .and_then(|n| n.checked_mul(4))
+            .is_some_and(|need| self.len >= need)
+    }
+}
+
+/// `width x height` is a window size the desktop allows.
+pub fn size_allowed(width: u32, height: u32) -> bool {
+    (MIN_SIZE..=MAX_SIZE.0).contains(&width) && (MIN_SIZE..=MAX_SIZE.1).contains(&height)
+}
 
 /// An input event for a window, as `Window.event` reports it: (kind,
 /// code, x, y) with the kinds of `window.idl`.
@@ -75,10 +158,8 @@ pub struct Window {
     pub color: Rgb888,
     /// Content area on the screen.
     pub content: Rectangle,
-    /// The client's pixels: `width * height` BGRA words, mapped read-only.
-    pixels: *const u32,
-    /// Where the shared memory is mapped, and its length (to unmap it).
-    pub mapping: (u64, u64),
+    /// The client's pixels: at least `width * height` BGRA words.
+    pixels: Pixels,
     /// Input waiting for the client.
     pub events: VecDeque<Event>,
     /// The client has presented its pixels at least once.
@@ -104,12 +185,27 @@ impl Window {
         )
     }
 
+    /// The client's pixel memory.
+    pub fn pixels(&self) -> &Pixels {
+        &self.pixels
+    }
+
+    /// The client's pixel memory, for the server to let go of once the
+    /// window is closed.
+    pub fn into_pixels(self) -> Pixels {
+        self.pixels
+    }
+
     /// The client's pixel at content coordinates (x, y), inside the content.
     fn pixel(&self, x: u32, y: u32) -> Rgb888 {
-        let w = self.content.size.width;
-        // SAFETY: `pixels` maps at least `width * height` words for as long
-        // as the window exists (checked at creation), and (x, y) is inside.
-        let v = unsafe { core::ptr::read_volatile(self.pixels.add((y * w + x) as usize)) };
+        let w = self.content.size.width as usize;
+        let i = y as usize * w + x as usize;
+        debug_assert!(i < self.content.size.width as usize * self.content.size.height as usize);
+        // SAFETY: `Pixels::new`'s contract keeps the memory mapped, readable
+        // and aligned while the window holds it; `open` and `resize` checked
+        // that it holds `width * height` words, and (x, y) is inside the
+        // content, so word `i` is inside the memory.
+        let v = unsafe { core::ptr::read_volatile(self.pixels.ptr.add(i)) };
         let [b, g, r, _] = v.to_le_bytes();
         Rgb888::new(r, g, b)
     }
@@ -180,26 +276,33 @@ impl Desktop {
     }
 
     /// Opens a window of `width x height` for `owner` with the client's
-    /// pixels at `pixels` (`mapping` = address and length of the shared
-    /// memory, at least `width * height * 4` bytes; the caller checked).
+    /// pixels, unless the size is not allowed ([`size_allowed`]), `pixels`
+    /// does not hold `width * height` pixels, or `owner` has
+    /// [`MAX_WINDOWS_PER_CLIENT`] windows already; a refusal hands `pixels`
+    /// back. The new window goes on top, without the focus.
     pub fn open(
         &mut self,
         owner: u64,
         label: String,
         width: u32,
         height: u32,
-        pixels: *const u32,
-        mapping: (u64, u64),
-    ) -> u32 {
+        pixels: Pixels,
+    ) -> Result<u32, (Refusal, Pixels)> {
+        if !size_allowed(width, height) || !pixels.holds(width, height) {
+            return Err((Refusal::Size, pixels));
+        }
+        if self.count(owner) >= MAX_WINDOWS_PER_CLIENT {
+            return Err((Refusal::Quota, pixels));
+        }
         // Tiles left to right, then the next row; wraps to the top.
         let columns = (self.size.width / 400).max(1);
         let n = self.placed;
-        self.placed += 1;
+        self.placed = self.placed.wrapping_add(1);
         let x = 40 + (n % columns) as i32 * 400;
         let rows = ((self.size.height.saturating_sub(60)) / 300).max(1);
         let y = PANEL_HEIGHT + 36 + ((n / columns) % rows) as i32 * 300;
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.wrapping_add(1);
         let w = Window {
             id,
             owner,
@@ -207,13 +310,74 @@ impl Desktop {
             label,
             content: Rectangle::new(Point::new(x, y), Size::new(width, height)),
             pixels,
-            mapping,
             events: VecDeque::new(),
             shown: false,
         };
         self.damage(w.outer());
         self.windows.push(w);
-        id
+        Ok(id)
+    }
+
+    /// The client changed the rectangle at (`x`, `y`) of `width x height`
+    /// of window `id` (content coordinates): marks the part inside the
+    /// content for redrawing. Whatever the client says, nothing outside its
+    /// content area is touched.
+    pub fn present(
+        &mut self,
+        owner: u64,
+        id: u32,
+        x: i32,
+        y: i32,
+        width: u32,
+        height: u32,
+    ) -> Result<(), Refusal> {
+        let w = self.find_mut(owner, id).ok_or(Refusal::NotFound)?;
+        w.shown = true;
+        // Clipped in i64, where no value a client sends can overflow.
+        let clip = |start: i32, len: u32, limit: u32| {
+            let lo = i64::from(start).clamp(0, i64::from(limit));
+            let hi = (i64::from(start) + i64::from(len)).clamp(lo, i64::from(limit));
+            // Both lie in 0..=limit, and limit is a window side (< 2^31).
+            (lo as i32, (hi - lo) as u32)
+        };
+        let (x, width) = clip(x, width, w.content.size.width);
+        let (y, height) = clip(y, height, w.content.size.height);
+        let screen = Rectangle::new(
+            w.content.top_left + Point::new(x, y),
+            Size::new(width, height),
+        );
+        self.damage(screen);
+        Ok(())
+    }
+
+    /// Gives window `id` of `owner` a new size and new pixels, keeping its
+    /// place, stacking and focus; returns the old pixels, which the window
+    /// no longer uses. Refused (handing `pixels` back) for another
+    /// client's window, or a size [`open`](Desktop::open) would refuse.
+    pub fn resize(
+        &mut self,
+        owner: u64,
+        id: u32,
+        width: u32,
+        height: u32,
+        pixels: Pixels,
+    ) -> Result<Pixels, (Refusal, Pixels)> {
+        if self.find_mut(owner, id).is_none() {
+            return Err((Refusal::NotFound, pixels));
+        }
+        if !size_allowed(width, height) || !pixels.holds(width, height) {
+            return Err((Refusal::Size, pixels));
+        }
+        let Some(w) = self.find_mut(owner, id) else {
+            return Err((Refusal::NotFound, pixels));
+        };
+        let before = w.outer();
+        w.content.size = Size::new(width, height);
+        let old = core::mem::replace(&mut w.pixels, pixels);
+        let after = w.outer();
+        self.damage(before);
+        self.damage(after);
+        Ok(old)
     }
 
     /// Queues `ev` for window `id`.
@@ -263,8 +427,17 @@ impl Desktop {
         }
     }
 
-    /// A key event: to the focused window only.
-    pub fn key(&mut self, code: u32, down: bool) {
+    /// A key event from the input service (`Input.key`): the secure chord
+    /// (Tab with [`CHORD_MODIFIERS`] held) moves the focus when pressed and
+    /// reaches no window, pressed or released; every other key goes to the
+    /// focused window only.
+    pub fn key(&mut self, code: u32, down: bool, modifiers: u32) {
+        if code == TAB && modifiers & CHORD_MODIFIERS == CHORD_MODIFIERS {
+            if down {
+                self.cycle_focus();
+            }
+            return;
+        }
         if let Some(id) = self.focus {
             let k = if down { kind::KEY_DOWN } else { kind::KEY_UP };
             self.post(id, (k, code, 0, 0));

@@ -28,6 +28,19 @@ impl<'a> Frame<'a> {
             .checked_mul(4)?;
         (buf.len() >= need).then_some(Frame { buf, width, height })
     }
+
+    /// The colour at `p`, or `None` outside the frame.
+    pub fn pixel(&self, p: Point) -> Option<Rgb888> {
+        let (x, y) = (u32::try_from(p.x).ok()?, u32::try_from(p.y).ok()?);
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let i = (y as usize * self.width as usize + x as usize) * 4;
+        let [b, g, r, _] = self.buf[i..i + 4] else {
+            return None;
+        };
+        Some(Rgb888::new(r, g, b))
+    }
 }
 
 impl OriginDimensions for Frame<'_> {
