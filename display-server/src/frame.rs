@@ -66,6 +66,38 @@ impl DrawTarget for Frame<'_> {
         Ok(())
     }
 
+    /// Row by row, without a bounds check per pixel, when `area` lies on
+    /// the frame (composition only asks for such areas); pixel by pixel,
+    /// clipped, otherwise.
+    fn fill_contiguous<I>(&mut self, area: &Rectangle, colors: I) -> Result<(), Self::Error>
+    where
+        I: IntoIterator<Item = Self::Color>,
+    {
+        if area.is_zero_sized() {
+            return Ok(());
+        }
+        if area.intersection(&self.bounding_box()) != *area {
+            let pixels = area.points().zip(colors).map(|(p, c)| Pixel(p, c));
+            return self.draw_iter(pixels);
+        }
+        let stride = self.width as usize * 4;
+        let (x0, x1) = (
+            area.top_left.x as usize,
+            area.top_left.x as usize + area.size.width as usize,
+        );
+        let y0 = area.top_left.y as usize;
+        let mut colors = colors.into_iter();
+        for y in y0..y0 + area.size.height as usize {
+            let row = &mut self.buf[y * stride + x0 * 4..y * stride + x1 * 4];
+            // `zip` asks the row first, so no colour of the next row is
+            // taken at the end of this one.
+            for (px, c) in row.chunks_exact_mut(4).zip(colors.by_ref()) {
+                px.copy_from_slice(&word(c).to_le_bytes());
+            }
+        }
+        Ok(())
+    }
+
     fn fill_solid(&mut self, area: &Rectangle, color: Self::Color) -> Result<(), Self::Error> {
         let area = area.intersection(&self.bounding_box());
         let Some(bottom_right) = area.bottom_right() else {
