@@ -196,8 +196,25 @@ impl Window {
         self.pixels
     }
 
-    /// The client's pixel at content coordinates (x, y), inside the content.
-    fn pixel(&self, x: u32, y: u32) -> Rgb888 {
+    /// The server-drawn frame around the content and the title bar: the
+    /// strips above, below, left and right.
+    pub fn frame_strips(&self) -> [Rectangle; 4] {
+        let o = self.outer();
+        let side = Size::new(BORDER as u32, o.size.height);
+        let across = Size::new(o.size.width, BORDER as u32);
+        let bottom = o.top_left + Point::new(0, o.size.height as i32 - BORDER);
+        let right = o.top_left + Point::new(o.size.width as i32 - BORDER, 0);
+        [
+            Rectangle::new(o.top_left, across),
+            Rectangle::new(bottom, across),
+            Rectangle::new(o.top_left, side),
+            Rectangle::new(right, side),
+        ]
+    }
+
+    /// The client's BGRA word at content coordinates (x, y), inside the
+    /// content.
+    fn word(&self, x: u32, y: u32) -> u32 {
         let w = self.content.size.width as usize;
         let i = y as usize * w + x as usize;
         debug_assert!(i < self.content.size.width as usize * self.content.size.height as usize);
@@ -205,9 +222,7 @@ impl Window {
         // and aligned while the window holds it; `open` and `resize` checked
         // that it holds `width * height` words, and (x, y) is inside the
         // content, so word `i` is inside the memory.
-        let v = unsafe { core::ptr::read_volatile(self.pixels.ptr.add(i)) };
-        let [b, g, r, _] = v.to_le_bytes();
-        Rgb888::new(r, g, b)
+        unsafe { core::ptr::read_volatile(self.pixels.ptr.add(i)) }
     }
 }
 
@@ -548,7 +563,9 @@ impl Desktop {
             } else {
                 w.color
             };
-            let _ = f.fill_solid(&outer, border);
+            for strip in w.frame_strips() {
+                let _ = f.fill_solid(&strip.intersection(&area), border);
+            }
             let title = w.title().intersection(&area);
             let _ = f.fill_solid(&title, w.color);
             if !title.is_zero_sized() {
@@ -559,13 +576,11 @@ impl Desktop {
             }
             // The client's pixels, inside its content area only.
             let c = w.content.intersection(&area);
-            if let Some(br) = c.bottom_right() {
-                let origin = w.content.top_left;
-                let colors = (c.top_left.y..=br.y).flat_map(|y| {
-                    (c.top_left.x..=br.x)
-                        .map(move |x| w.pixel((x - origin.x) as u32, (y - origin.y) as u32))
-                });
-                let _ = f.fill_contiguous(&c, colors);
+            if !c.is_zero_sized() {
+                // `c` lies inside the content: the offsets are >= 0.
+                let at = c.top_left - w.content.top_left;
+                let (dx, dy) = (at.x as u32, at.y as u32);
+                f.fill_words(&c, |x, y| w.word(dx + x, dy + y));
             }
         }
         Some(area)

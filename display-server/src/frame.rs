@@ -29,6 +29,30 @@ impl<'a> Frame<'a> {
         (buf.len() >= need).then_some(Frame { buf, width, height })
     }
 
+    /// Copies BGRA words onto `area`: the pixel at (`x`, `y`) from the
+    /// area's top-left corner becomes `word(x, y)`, with its alpha byte set
+    /// (the scan-out ignores it). Parts of `area` off the frame are left
+    /// out, and `word` is not asked for them.
+    pub fn fill_words(&mut self, area: &Rectangle, mut word: impl FnMut(u32, u32) -> u32) {
+        let on = area.intersection(&self.bounding_box());
+        if on.is_zero_sized() {
+            return;
+        }
+        // Both offsets are >= 0: `on` lies inside `area`.
+        let skip = on.top_left - area.top_left;
+        let (dx, dy) = (skip.x as u32, skip.y as u32);
+        let stride = self.width as usize * 4;
+        let x0 = on.top_left.x as usize * 4;
+        for row in 0..on.size.height {
+            let y = on.top_left.y as usize + row as usize;
+            let line = &mut self.buf[y * stride + x0..][..on.size.width as usize * 4];
+            for (col, px) in line.chunks_exact_mut(4).enumerate() {
+                let w = word(dx + col as u32, dy + row) | 0xff00_0000;
+                px.copy_from_slice(&w.to_le_bytes());
+            }
+        }
+    }
+
     /// The colour at `p`, or `None` outside the frame.
     pub fn pixel(&self, p: Point) -> Option<Rgb888> {
         let (x, y) = (u32::try_from(p.x).ok()?, u32::try_from(p.y).ok()?);
@@ -61,38 +85,6 @@ impl DrawTarget for Frame<'_> {
             if p.x >= 0 && p.y >= 0 && (p.x as u32) < self.width && (p.y as u32) < self.height {
                 let i = (p.y as usize * self.width as usize + p.x as usize) * 4;
                 self.buf[i..i + 4].copy_from_slice(&word(c).to_le_bytes());
-            }
-        }
-        Ok(())
-    }
-
-    /// Row by row, without a bounds check per pixel, when `area` lies on
-    /// the frame (composition only asks for such areas); pixel by pixel,
-    /// clipped, otherwise.
-    fn fill_contiguous<I>(&mut self, area: &Rectangle, colors: I) -> Result<(), Self::Error>
-    where
-        I: IntoIterator<Item = Self::Color>,
-    {
-        if area.is_zero_sized() {
-            return Ok(());
-        }
-        if area.intersection(&self.bounding_box()) != *area {
-            let pixels = area.points().zip(colors).map(|(p, c)| Pixel(p, c));
-            return self.draw_iter(pixels);
-        }
-        let stride = self.width as usize * 4;
-        let (x0, x1) = (
-            area.top_left.x as usize,
-            area.top_left.x as usize + area.size.width as usize,
-        );
-        let y0 = area.top_left.y as usize;
-        let mut colors = colors.into_iter();
-        for y in y0..y0 + area.size.height as usize {
-            let row = &mut self.buf[y * stride + x0 * 4..y * stride + x1 * 4];
-            // `zip` asks the row first, so no colour of the next row is
-            // taken at the end of this one.
-            for (px, c) in row.chunks_exact_mut(4).zip(colors.by_ref()) {
-                px.copy_from_slice(&word(c).to_le_bytes());
             }
         }
         Ok(())

@@ -323,9 +323,29 @@ fn the_title_bar_shows_the_label_colour_whatever_the_client_draws() {
         assert_eq!(s.px(5, 2), PANEL);
         assert_eq!(s.px(content.top_left.x, content.top_left.y), c);
     }
+    // Every side of the frame, all the way round.
+    let br = outer.bottom_right().unwrap();
+    let mid = outer.center();
+    let sides = [
+        Point::new(mid.x, outer.top_left.y),
+        Point::new(mid.x, outer.top_left.y + 1),
+        Point::new(mid.x, br.y),
+        Point::new(mid.x, br.y - 1),
+        Point::new(outer.top_left.x + 1, mid.y),
+        Point::new(br.x, mid.y),
+        Point::new(br.x - 1, mid.y),
+        outer.top_left,
+        br,
+    ];
+    for p in sides {
+        assert_eq!(s.px(p.x, p.y), label_color("alice"), "frame at {p:?}");
+    }
     // Focused: a white frame, the same title bar.
     s.click(s.content_point(id, 1, 1));
     s.compose();
+    for p in sides {
+        assert_eq!(s.px(p.x, p.y), Rgb888::WHITE, "frame at {p:?}");
+    }
     assert_eq!(s.px(border.x, border.y), Rgb888::WHITE);
     assert_eq!(s.px(bar.x, bar.y), label_color("alice"));
     // Some label text is drawn, in white.
