@@ -6,6 +6,8 @@
 //!   pointer, focus only by a click or the secure chord, client pixels only
 //!   inside their own content area, labels only the server draws) is kept
 //!   here.
+//! - [`window`]: one window: the client's pixel memory, frame geometry,
+//!   label colour and event queue.
 //! - [`frame`]: the BGRA frame buffer as an embedded-graphics draw target.
 //!
 //! The `display-server` program (`src/main.rs`, bare-metal target only)
@@ -21,3 +23,4 @@ extern crate alloc;
 
 pub mod desktop;
 pub mod frame;
+pub mod window;
