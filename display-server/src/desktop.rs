@@ -14,8 +14,9 @@
 //!
 //! The promises of the trusted path are kept here, where host tests check
 //! them (`tests/desktop.rs`, `tests/compose.rs`):
-//! - keys go only to the focused window, pointer events only to the window
-//!   under the pointer, in its content coordinates;
+//! - key presses go only to the focused window (a release to the window
+//!   that got the press), pointer events only to the window under the
+//!   pointer, in its content coordinates;
 //! - the focus moves only on a click or the secure chord (Ctrl+Alt+Tab),
 //!   which no window sees; no request of a client changes it, except that
 //!   closing the focused window leaves nobody focused;
@@ -53,6 +54,9 @@ pub const MAX_SIZE: (u32, u32) = (1024, 768);
 pub const MIN_SIZE: u32 = 16;
 /// Most events queued for one window; older ones are dropped.
 pub const MAX_EVENTS: usize = 64;
+/// Most keys the desktop remembers as held down; past that the oldest is
+/// forgotten (and its release then reaches nobody).
+pub const MAX_HELD_KEYS: usize = 16;
 
 /// The character the Tab key types (`Input.key`'s `code`).
 pub const TAB: u32 = b'\t' as u32;
@@ -90,6 +94,9 @@ pub struct Desktop {
     pub focus: Option<u32>,
     /// The pointer, in screen coordinates.
     pub pointer: Point,
+    /// Keys held down, each with the window its press went to (`None`:
+    /// nobody, for a press without focus or the secure chord).
+    held: Vec<(u32, Option<u32>)>,
 }
 
 /// The smallest rectangle holding both.
@@ -117,6 +124,7 @@ impl Desktop {
             damage: Some(Rectangle::new(Point::zero(), size)),
             focus: None,
             pointer: Point::zero(),
+            held: Vec::new(),
         }
     }
 
@@ -284,21 +292,54 @@ impl Desktop {
         }
     }
 
-    /// A key event from the input service (`Input.key`): the secure chord
-    /// (Tab with [`CHORD_MODIFIERS`] held) moves the focus when pressed and
-    /// reaches no window, pressed or released; every other key goes to the
-    /// focused window only.
+    /// A key event from the input service (`Input.key`).
+    ///
+    /// - A press of the secure chord (Tab with [`CHORD_MODIFIERS`] held)
+    ///   moves the focus and reaches no window; nor does its release,
+    ///   whichever key the user lets go of first.
+    /// - Any other press goes to the focused window only. A repeat (a
+    ///   press of a key already down) goes there only if that window got
+    ///   the first press and still has the focus.
+    /// - A release goes to the window that got the press, focused or not
+    ///   (it knows the key is down), and a release without a press reaches
+    ///   nobody: a window never learns of keys typed into another.
     pub fn key(&mut self, code: u32, down: bool, modifiers: u32) {
-        if code == TAB && modifiers & CHORD_MODIFIERS == CHORD_MODIFIERS {
-            if down {
-                self.cycle_focus();
+        let held = self.held.iter().position(|&(c, _)| c == code);
+        if !down {
+            if let Some(i) = held {
+                let (_, target) = self.held.remove(i);
+                if let Some(id) = target {
+                    self.post(id, (kind::KEY_UP, code, 0, 0));
+                }
             }
             return;
         }
-        if let Some(id) = self.focus {
-            let k = if down { kind::KEY_DOWN } else { kind::KEY_UP };
-            self.post(id, (k, code, 0, 0));
+        if code == TAB && modifiers & CHORD_MODIFIERS == CHORD_MODIFIERS {
+            self.cycle_focus();
+            match held {
+                Some(i) => self.held[i].1 = None,
+                None => self.hold(code, None),
+            }
+            return;
         }
+        let target = match held {
+            Some(i) => self.held[i].1.filter(|&id| self.focus == Some(id)),
+            None => {
+                self.hold(code, self.focus);
+                self.focus
+            }
+        };
+        if let Some(id) = target {
+            self.post(id, (kind::KEY_DOWN, code, 0, 0));
+        }
+    }
+
+    /// Remembers `code` as held, its press sent to `target`.
+    fn hold(&mut self, code: u32, target: Option<u32>) {
+        if self.held.len() == MAX_HELD_KEYS {
+            self.held.remove(0);
+        }
+        self.held.push((code, target));
     }
 
     /// The focus moves to the bottom window, which `set_focus` raises, so

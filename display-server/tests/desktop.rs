@@ -6,8 +6,8 @@ mod common;
 
 use common::{Screen, bgra};
 use display::desktop::{
-    self, BACKGROUND, CHORD_MODIFIERS, MAX_EVENTS, MAX_SIZE, MAX_WINDOWS_PER_CLIENT, MIN_SIZE,
-    PANEL, Refusal, TAB, kind, label_color,
+    self, BACKGROUND, CHORD_MODIFIERS, MAX_EVENTS, MAX_HELD_KEYS, MAX_SIZE, MAX_WINDOWS_PER_CLIENT,
+    MIN_SIZE, PANEL, Refusal, TAB, kind, label_color,
 };
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
@@ -72,6 +72,110 @@ fn keys_reach_only_the_focused_window() {
     );
     assert!(keys(&s.events(ALICE, a)).is_empty());
     assert!(keys(&s.events(BOB, b)).is_empty());
+}
+
+#[test]
+fn a_release_goes_to_the_window_that_got_the_press() {
+    let (mut s, [a, b, c]) = three();
+    s.click(s.content_point(a, 1, 1));
+    s.desktop.key(u32::from(b'p'), true, 0);
+    s.click(s.content_point(b, 1, 1));
+    s.desktop.key(u32::from(b'p'), false, 0);
+    assert_eq!(
+        keys(&s.events(ALICE, a)),
+        [
+            (kind::KEY_DOWN, u32::from(b'p'), 0, 0),
+            (kind::KEY_UP, u32::from(b'p'), 0, 0)
+        ]
+    );
+    assert!(
+        keys(&s.events(BOB, b)).is_empty(),
+        "no release without its press"
+    );
+    assert!(keys(&s.events(CAROL, c)).is_empty());
+}
+
+#[test]
+fn a_release_without_a_press_reaches_nobody() {
+    let (mut s, [a, _, _]) = three();
+    s.click(s.content_point(a, 1, 1));
+    s.desktop.key(u32::from(b'x'), false, 0);
+    s.desktop.key(u32::from(b'x'), false, 0);
+    assert!(keys(&s.events(ALICE, a)).is_empty());
+    // Nor does the release of a key pressed while nobody had the focus.
+    s.click(Point::new(W as i32 - 2, H as i32 - 2));
+    s.desktop.key(u32::from(b'y'), true, 0);
+    s.click(s.content_point(a, 1, 1));
+    s.desktop.key(u32::from(b'y'), false, 0);
+    assert!(keys(&s.events(ALICE, a)).is_empty());
+}
+
+#[test]
+fn a_repeat_reaches_only_the_window_that_got_the_press_while_it_has_the_focus() {
+    let (mut s, [a, b, _]) = three();
+    s.click(s.content_point(a, 1, 1));
+    let r = u32::from(b'r');
+    s.desktop.key(r, true, 0);
+    s.desktop.key(r, true, 0);
+    s.click(s.content_point(b, 1, 1));
+    s.desktop.key(r, true, 0);
+    s.desktop.key(r, false, 0);
+    assert_eq!(
+        keys(&s.events(ALICE, a)),
+        [
+            (kind::KEY_DOWN, r, 0, 0),
+            (kind::KEY_DOWN, r, 0, 0),
+            (kind::KEY_UP, r, 0, 0)
+        ]
+    );
+    assert!(keys(&s.events(BOB, b)).is_empty());
+}
+
+#[test]
+fn no_window_sees_the_chord_whichever_key_is_let_go_first() {
+    let (mut s, ids) = three();
+    let owners = [ALICE, BOB, CAROL];
+    s.click(s.content_point(ids[0], 1, 1));
+    // Ctrl and Alt let go before Tab: the Tab release comes without them.
+    s.desktop.key(TAB, true, CHORD_MODIFIERS);
+    s.desktop.key(TAB, true, CHORD_MODIFIERS);
+    s.desktop.key(TAB, false, 0);
+    assert!(s.desktop.focus.is_some());
+    for (owner, id) in owners.into_iter().zip(ids) {
+        let tabs: Vec<_> = keys(&s.events(owner, id))
+            .into_iter()
+            .filter(|e| e.1 == TAB)
+            .collect();
+        assert!(tabs.is_empty(), "window {id} saw {tabs:?}");
+    }
+    // A plain Tab afterwards is an ordinary key again.
+    let focus = s.desktop.focus.unwrap();
+    let owner = owners[ids.iter().position(|&i| i == focus).unwrap()];
+    s.desktop.key(TAB, true, 0);
+    s.desktop.key(TAB, false, 0);
+    assert_eq!(
+        keys(&s.events(owner, focus)),
+        [(kind::KEY_DOWN, TAB, 0, 0), (kind::KEY_UP, TAB, 0, 0)]
+    );
+}
+
+#[test]
+fn held_keys_are_bounded() {
+    let (mut s, [a, _, _]) = three();
+    s.click(s.content_point(a, 1, 1));
+    let n = MAX_HELD_KEYS as u32 + 1;
+    for code in 100..100 + n {
+        s.desktop.key(code, true, 0);
+    }
+    s.events(ALICE, a);
+    // The first press is forgotten, the others are not.
+    s.desktop.key(100, false, 0);
+    s.desktop.key(101, false, 0);
+    s.desktop.key(100 + n - 1, false, 0);
+    assert_eq!(
+        keys(&s.events(ALICE, a)),
+        [(kind::KEY_UP, 101, 0, 0), (kind::KEY_UP, 100 + n - 1, 0, 0)]
+    );
 }
 
 #[test]
