@@ -1,7 +1,8 @@
 //! Property: whatever windows exist, whatever rectangles their clients
 //! present and whatever pixels they hold, every pixel of the screen that is
 //! not inside a visible content area is what the server draws: background,
-//! panel, frames and title bars.
+//! panel, frames and title bars. Along the way, no client request moves
+//! the focus or changes the stacking.
 //!
 //! The same desktop is driven twice, once with random client pixels and
 //! once with all clients' pixels zero, through the same opens, presents,
@@ -114,6 +115,8 @@ proptest! {
         }
         for op in &ops {
             let pick = |win: usize| opened.get(win % opened.len().max(1)).copied();
+            let focus = test.desktop.focus;
+            let order: Vec<u32> = test.desktop.windows.iter().map(|w| w.id).collect();
             match *op {
                 Op::Present { win, x, y, w, h } => {
                     if let Some((owner, id)) = pick(win) {
@@ -153,6 +156,20 @@ proptest! {
                         prop_assert_eq!(got, reference.desktop.close(owner, id).is_some());
                     }
                 }
+            }
+            // A client's request never moves the focus or restacks; only
+            // closing the focused window leaves nobody focused.
+            if !matches!(op, Op::Click { .. } | Op::Chord) {
+                let now = test.desktop.focus;
+                let closed = matches!(op, Op::Close { .. });
+                prop_assert!(now == focus || (now.is_none() && closed), "focus moved by {:?}", op);
+                let left: Vec<u32> = order
+                    .iter()
+                    .copied()
+                    .filter(|id| test.desktop.windows.iter().any(|w| w.id == *id))
+                    .collect();
+                let after: Vec<u32> = test.desktop.windows.iter().map(|w| w.id).collect();
+                prop_assert_eq!(after, left, "stacking changed by {:?}", op);
             }
             test.compose();
         }
