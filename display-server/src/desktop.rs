@@ -8,11 +8,24 @@
 //! where no window above covers it; clients never see the screen.
 //!
 //! Composition works on damage: a change (a client's `present`, a window
-//! opening or closing) marks a screen rectangle, and `compose` redraws
-//! exactly that rectangle from the background up. An unchanged screen
-//! costs nothing.
+//! opening, resizing or closing) marks a screen rectangle, and `compose`
+//! redraws exactly that rectangle from the background up. An unchanged
+//! screen costs nothing.
+//!
+//! The promises of the trusted path are kept here, where host tests check
+//! them (`tests/desktop.rs`, `tests/compose.rs`):
+//! - key presses go only to the focused window (a release to the window
+//!   that got the press), pointer events only to the window under the
+//!   pointer, in its content coordinates;
+//! - the focus moves only on a click or the secure chord (Ctrl+Alt+Tab),
+//!   which no window sees; no request of a client changes it, except that
+//!   closing the focused window leaves nobody focused;
+//! - a client's pixels reach the screen only inside its window's content
+//!   area, never over a frame, a title bar, the panel or another window;
+//! - a window is reachable only by the client that opened it (its owner).
 
 use crate::frame::Frame;
+pub use crate::window::{Event, Pixels, Window, kind, label_color};
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -41,87 +54,31 @@ pub const MAX_SIZE: (u32, u32) = (1024, 768);
 pub const MIN_SIZE: u32 = 16;
 /// Most events queued for one window; older ones are dropped.
 pub const MAX_EVENTS: usize = 64;
+/// Most keys the desktop remembers as held down; past that the oldest is
+/// forgotten (and its release then reaches nobody).
+pub const MAX_HELD_KEYS: usize = 16;
 
-/// An input event for a window, as `Window.event` reports it: (kind,
-/// code, x, y) with the kinds of `window.idl`.
-pub type Event = (u32, u32, u32, u32);
-/// Event kinds (`window.idl`).
-pub mod kind {
-    /// Key pressed.
-    pub const KEY_DOWN: u32 = 1;
-    /// Key released.
-    pub const KEY_UP: u32 = 2;
-    /// Pointer moved.
-    pub const MOVED: u32 = 3;
-    /// Button pressed.
-    pub const BUTTON_DOWN: u32 = 4;
-    /// Button released.
-    pub const BUTTON_UP: u32 = 5;
-    /// The window got the focus.
-    pub const FOCUS_IN: u32 = 6;
-    /// The window lost the focus.
-    pub const FOCUS_OUT: u32 = 7;
+/// The character the Tab key types (`Input.key`'s `code`).
+pub const TAB: u32 = b'\t' as u32;
+/// The modifier bits of the secure chord, Ctrl+Alt (`Input.key`'s
+/// `modifiers`: bit 1 ctrl, bit 2 alt); with Tab it moves the focus.
+pub const CHORD_MODIFIERS: u32 = 2 | 4;
+
+/// Why the desktop refused a client's request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client has no window of that id.
+    NotFound,
+    /// A size outside [`MIN_SIZE`]..=[`MAX_SIZE`], or pixel memory too
+    /// small for it.
+    Size,
+    /// The client already has [`MAX_WINDOWS_PER_CLIENT`] windows.
+    Quota,
 }
 
-/// One window.
-pub struct Window {
-    /// Id, unique on this server.
-    pub id: u32,
-    /// The client's domain id (its badge).
-    pub owner: u64,
-    /// The client's label.
-    pub label: String,
-    /// Title-bar colour, from the label.
-    pub color: Rgb888,
-    /// Content area on the screen.
-    pub content: Rectangle,
-    /// The client's pixels: `width * height` BGRA words, mapped read-only.
-    pixels: *const u32,
-    /// Where the shared memory is mapped, and its length (to unmap it).
-    pub mapping: (u64, u64),
-    /// Input waiting for the client.
-    pub events: VecDeque<Event>,
-    /// The client has presented its pixels at least once.
-    pub shown: bool,
-}
-
-impl Window {
-    /// The whole window on the screen: content, border and title bar.
-    pub fn outer(&self) -> Rectangle {
-        let c = self.content;
-        Rectangle::new(
-            c.top_left - Point::new(BORDER, BORDER + TITLE_HEIGHT),
-            c.size + Size::new(2 * BORDER as u32, (2 * BORDER + TITLE_HEIGHT) as u32),
-        )
-    }
-
-    /// The title bar.
-    pub fn title(&self) -> Rectangle {
-        let o = self.outer();
-        Rectangle::new(
-            o.top_left + Point::new(BORDER, BORDER),
-            Size::new(self.content.size.width, TITLE_HEIGHT as u32),
-        )
-    }
-
-    /// The client's pixel at content coordinates (x, y), inside the content.
-    fn pixel(&self, x: u32, y: u32) -> Rgb888 {
-        let w = self.content.size.width;
-        // SAFETY: `pixels` maps at least `width * height` words for as long
-        // as the window exists (checked at creation), and (x, y) is inside.
-        let v = unsafe { core::ptr::read_volatile(self.pixels.add((y * w + x) as usize)) };
-        let [b, g, r, _] = v.to_le_bytes();
-        Rgb888::new(r, g, b)
-    }
-}
-
-/// A label's colour: a hash of it, kept dark enough for white text.
-pub fn label_color(label: &str) -> Rgb888 {
-    let h = label.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    let c = |shift: u32| 0x30 + ((h >> shift) & 0x7f) as u8;
-    Rgb888::new(c(0), c(8), c(16))
+/// `width x height` is a window size the desktop allows.
+pub fn size_allowed(width: u32, height: u32) -> bool {
+    (MIN_SIZE..=MAX_SIZE.0).contains(&width) && (MIN_SIZE..=MAX_SIZE.1).contains(&height)
 }
 
 /// All windows, bottom to top, and what needs redrawing.
@@ -137,6 +94,9 @@ pub struct Desktop {
     pub focus: Option<u32>,
     /// The pointer, in screen coordinates.
     pub pointer: Point,
+    /// Keys held down, each with the window its press went to (`None`:
+    /// nobody, for a press without focus or the secure chord).
+    held: Vec<(u32, Option<u32>)>,
 }
 
 /// The smallest rectangle holding both.
@@ -164,6 +124,7 @@ impl Desktop {
             damage: Some(Rectangle::new(Point::zero(), size)),
             focus: None,
             pointer: Point::zero(),
+            held: Vec::new(),
         }
     }
 
@@ -180,26 +141,33 @@ impl Desktop {
     }
 
     /// Opens a window of `width x height` for `owner` with the client's
-    /// pixels at `pixels` (`mapping` = address and length of the shared
-    /// memory, at least `width * height * 4` bytes; the caller checked).
+    /// pixels, unless the size is not allowed ([`size_allowed`]), `pixels`
+    /// does not hold `width * height` pixels, or `owner` has
+    /// [`MAX_WINDOWS_PER_CLIENT`] windows already; a refusal hands `pixels`
+    /// back. The new window goes on top, without the focus.
     pub fn open(
         &mut self,
         owner: u64,
         label: String,
         width: u32,
         height: u32,
-        pixels: *const u32,
-        mapping: (u64, u64),
-    ) -> u32 {
+        pixels: Pixels,
+    ) -> Result<u32, (Refusal, Pixels)> {
+        if !size_allowed(width, height) || !pixels.holds(width, height) {
+            return Err((Refusal::Size, pixels));
+        }
+        if self.count(owner) >= MAX_WINDOWS_PER_CLIENT {
+            return Err((Refusal::Quota, pixels));
+        }
         // Tiles left to right, then the next row; wraps to the top.
         let columns = (self.size.width / 400).max(1);
         let n = self.placed;
-        self.placed += 1;
+        self.placed = self.placed.wrapping_add(1);
         let x = 40 + (n % columns) as i32 * 400;
         let rows = ((self.size.height.saturating_sub(60)) / 300).max(1);
         let y = PANEL_HEIGHT + 36 + ((n / columns) % rows) as i32 * 300;
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.wrapping_add(1);
         let w = Window {
             id,
             owner,
@@ -207,13 +175,74 @@ impl Desktop {
             label,
             content: Rectangle::new(Point::new(x, y), Size::new(width, height)),
             pixels,
-            mapping,
             events: VecDeque::new(),
             shown: false,
         };
         self.damage(w.outer());
         self.windows.push(w);
-        id
+        Ok(id)
+    }
+
+    /// The client changed the rectangle at (`x`, `y`) of `width x height`
+    /// of window `id` (content coordinates): marks the part inside the
+    /// content for redrawing. Whatever the client says, nothing outside its
+    /// content area is touched.
+    pub fn present(
+        &mut self,
+        owner: u64,
+        id: u32,
+        x: i32,
+        y: i32,
+        width: u32,
+        height: u32,
+    ) -> Result<(), Refusal> {
+        let w = self.find_mut(owner, id).ok_or(Refusal::NotFound)?;
+        w.shown = true;
+        // Clipped in i64, where no value a client sends can overflow.
+        let clip = |start: i32, len: u32, limit: u32| {
+            let lo = i64::from(start).clamp(0, i64::from(limit));
+            let hi = (i64::from(start) + i64::from(len)).clamp(lo, i64::from(limit));
+            // Both lie in 0..=limit, and limit is a window side (< 2^31).
+            (lo as i32, (hi - lo) as u32)
+        };
+        let (x, width) = clip(x, width, w.content.size.width);
+        let (y, height) = clip(y, height, w.content.size.height);
+        let screen = Rectangle::new(
+            w.content.top_left + Point::new(x, y),
+            Size::new(width, height),
+        );
+        self.damage(screen);
+        Ok(())
+    }
+
+    /// Gives window `id` of `owner` a new size and new pixels, keeping its
+    /// place, stacking and focus; returns the old pixels, which the window
+    /// no longer uses. Refused (handing `pixels` back) for another
+    /// client's window, or a size [`open`](Desktop::open) would refuse.
+    pub fn resize(
+        &mut self,
+        owner: u64,
+        id: u32,
+        width: u32,
+        height: u32,
+        pixels: Pixels,
+    ) -> Result<Pixels, (Refusal, Pixels)> {
+        if self.find_mut(owner, id).is_none() {
+            return Err((Refusal::NotFound, pixels));
+        }
+        if !size_allowed(width, height) || !pixels.holds(width, height) {
+            return Err((Refusal::Size, pixels));
+        }
+        let Some(w) = self.find_mut(owner, id) else {
+            return Err((Refusal::NotFound, pixels));
+        };
+        let before = w.outer();
+        w.content.size = Size::new(width, height);
+        let old = core::mem::replace(&mut w.pixels, pixels);
+        let after = w.outer();
+        self.damage(before);
+        self.damage(after);
+        Ok(old)
     }
 
     /// Queues `ev` for window `id`.
@@ -263,12 +292,54 @@ impl Desktop {
         }
     }
 
-    /// A key event: to the focused window only.
-    pub fn key(&mut self, code: u32, down: bool) {
-        if let Some(id) = self.focus {
-            let k = if down { kind::KEY_DOWN } else { kind::KEY_UP };
-            self.post(id, (k, code, 0, 0));
+    /// A key event from the input service (`Input.key`).
+    ///
+    /// - A press of the secure chord (Tab with [`CHORD_MODIFIERS`] held)
+    ///   moves the focus and reaches no window; nor does its release,
+    ///   whichever key the user lets go of first.
+    /// - Any other press goes to the focused window only. A repeat (a
+    ///   press of a key already down) goes there only if that window got
+    ///   the first press and still has the focus.
+    /// - A release goes to the window that got the press, focused or not
+    ///   (it knows the key is down), and a release without a press reaches
+    ///   nobody: a window never learns of keys typed into another.
+    pub fn key(&mut self, code: u32, down: bool, modifiers: u32) {
+        let held = self.held.iter().position(|&(c, _)| c == code);
+        if !down {
+            if let Some(i) = held {
+                let (_, target) = self.held.remove(i);
+                if let Some(id) = target {
+                    self.post(id, (kind::KEY_UP, code, 0, 0));
+                }
+            }
+            return;
         }
+        if code == TAB && modifiers & CHORD_MODIFIERS == CHORD_MODIFIERS {
+            self.cycle_focus();
+            match held {
+                Some(i) => self.held[i].1 = None,
+                None => self.hold(code, None),
+            }
+            return;
+        }
+        let target = match held {
+            Some(i) => self.held[i].1.filter(|&id| self.focus == Some(id)),
+            None => {
+                self.hold(code, self.focus);
+                self.focus
+            }
+        };
+        if let Some(id) = target {
+            self.post(id, (kind::KEY_DOWN, code, 0, 0));
+        }
+    }
+
+    /// Remembers `code` as held, its press sent to `target`.
+    fn hold(&mut self, code: u32, target: Option<u32>) {
+        if self.held.len() == MAX_HELD_KEYS {
+            self.held.remove(0);
+        }
+        self.held.push((code, target));
     }
 
     /// The focus moves to the bottom window, which `set_focus` raises, so
@@ -375,7 +446,9 @@ impl Desktop {
             } else {
                 w.color
             };
-            let _ = f.fill_solid(&outer, border);
+            for strip in w.frame_strips() {
+                let _ = f.fill_solid(&strip.intersection(&area), border);
+            }
             let title = w.title().intersection(&area);
             let _ = f.fill_solid(&title, w.color);
             if !title.is_zero_sized() {
@@ -386,13 +459,11 @@ impl Desktop {
             }
             // The client's pixels, inside its content area only.
             let c = w.content.intersection(&area);
-            if let Some(br) = c.bottom_right() {
-                let origin = w.content.top_left;
-                let colors = (c.top_left.y..=br.y).flat_map(|y| {
-                    (c.top_left.x..=br.x)
-                        .map(move |x| w.pixel((x - origin.x) as u32, (y - origin.y) as u32))
-                });
-                let _ = f.fill_contiguous(&c, colors);
+            if !c.is_zero_sized() {
+                // `c` lies inside the content: the offsets are >= 0.
+                let at = c.top_left - w.content.top_left;
+                let (dx, dy) = (at.x as u32, at.y as u32);
+                f.fill_words(&c, |x, y| w.word(dx + x, dy + y));
             }
         }
         Some(area)

@@ -28,6 +28,43 @@ impl<'a> Frame<'a> {
             .checked_mul(4)?;
         (buf.len() >= need).then_some(Frame { buf, width, height })
     }
+
+    /// Copies BGRA words onto `area`: the pixel at (`x`, `y`) from the
+    /// area's top-left corner becomes `word(x, y)`, with its alpha byte set
+    /// (the scan-out ignores it). Parts of `area` off the frame are left
+    /// out, and `word` is not asked for them.
+    pub fn fill_words(&mut self, area: &Rectangle, mut word: impl FnMut(u32, u32) -> u32) {
+        let on = area.intersection(&self.bounding_box());
+        if on.is_zero_sized() {
+            return;
+        }
+        // Both offsets are >= 0: `on` lies inside `area`.
+        let skip = on.top_left - area.top_left;
+        let (dx, dy) = (skip.x as u32, skip.y as u32);
+        let stride = self.width as usize * 4;
+        let x0 = on.top_left.x as usize * 4;
+        for row in 0..on.size.height {
+            let y = on.top_left.y as usize + row as usize;
+            let line = &mut self.buf[y * stride + x0..][..on.size.width as usize * 4];
+            for (col, px) in line.chunks_exact_mut(4).enumerate() {
+                let w = word(dx + col as u32, dy + row) | 0xff00_0000;
+                px.copy_from_slice(&w.to_le_bytes());
+            }
+        }
+    }
+
+    /// The colour at `p`, or `None` outside the frame.
+    pub fn pixel(&self, p: Point) -> Option<Rgb888> {
+        let (x, y) = (u32::try_from(p.x).ok()?, u32::try_from(p.y).ok()?);
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let i = (y as usize * self.width as usize + x as usize) * 4;
+        let [b, g, r, _] = self.buf[i..i + 4] else {
+            return None;
+        };
+        Some(Rgb888::new(r, g, b))
+    }
 }
 
 impl OriginDimensions for Frame<'_> {

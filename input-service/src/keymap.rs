@@ -2,6 +2,10 @@
 //!
 //! Hardware-free: the input service feeds it `(code, pressed)` pairs and
 //! gets back what to tell the display server.
+//!
+//! Each modifier key is tracked on its own: a modifier bit is set while
+//! either key of its pair (left or right) is held, so releasing one Shift
+//! while the other is still down keeps SHIFT.
 
 /// A key without a character is reported as this plus its evdev code.
 pub const NO_CHAR: u32 = 0x1_0000;
@@ -25,6 +29,19 @@ const KEY_RIGHTCTRL: u16 = 97;
 const KEY_RIGHTALT: u16 = 100;
 const KEY_LEFTMETA: u16 = 125;
 const KEY_RIGHTMETA: u16 = 126;
+
+/// The modifier keys and the bit each one holds down; bit `i` of
+/// [`Keymap`]'s `held` is `MODIFIER_KEYS[i]`.
+const MODIFIER_KEYS: [(u16, u32); 8] = [
+    (KEY_LEFTSHIFT, SHIFT),
+    (KEY_RIGHTSHIFT, SHIFT),
+    (KEY_LEFTCTRL, CTRL),
+    (KEY_RIGHTCTRL, CTRL),
+    (KEY_LEFTALT, ALT),
+    (KEY_RIGHTALT, ALT),
+    (KEY_LEFTMETA, META),
+    (KEY_RIGHTMETA, META),
+];
 
 /// evdev codes 1..=57 on a US keyboard: (plain, shifted); 0 for none.
 const US: [(u8, u8); 58] = [
@@ -102,35 +119,44 @@ pub struct Key {
 /// The keyboard's modifier state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Keymap {
-    modifiers: u32,
+    /// Which modifier keys are down: bit `i` for `MODIFIER_KEYS[i]`.
+    held: u8,
     caps: bool,
 }
 
 impl Keymap {
+    /// The modifier bits of the keys held now.
+    pub fn modifiers(&self) -> u32 {
+        MODIFIER_KEYS
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| self.held & (1 << i) != 0)
+            .fold(0, |m, (_, &(_, bit))| m | bit)
+    }
+
+    /// Caps lock is on.
+    pub fn caps_lock(&self) -> bool {
+        self.caps
+    }
+
     /// Translates one evdev key event (`value` 1 pressed, 2 repeated, 0
     /// released).
     pub fn key(&mut self, code: u16, value: i32) -> Key {
         let down = value != 0;
-        let bit = match code {
-            KEY_LEFTSHIFT | KEY_RIGHTSHIFT => SHIFT,
-            KEY_LEFTCTRL | KEY_RIGHTCTRL => CTRL,
-            KEY_LEFTALT | KEY_RIGHTALT => ALT,
-            KEY_LEFTMETA | KEY_RIGHTMETA => META,
-            _ => 0,
-        };
-        if bit != 0 {
+        if let Some(i) = MODIFIER_KEYS.iter().position(|&(c, _)| c == code) {
             if down {
-                self.modifiers |= bit;
+                self.held |= 1 << i;
             } else {
-                self.modifiers &= !bit;
+                self.held &= !(1 << i);
             }
         }
         if code == KEY_CAPSLOCK && value == 1 {
             self.caps = !self.caps;
         }
+        let modifiers = self.modifiers();
         let (plain, shifted) = US.get(usize::from(code)).copied().unwrap_or((0, 0));
         let letter = plain.is_ascii_lowercase();
-        let shift = self.modifiers & SHIFT != 0;
+        let shift = modifiers & SHIFT != 0;
         let upper = if letter { shift != self.caps } else { shift };
         let c = if upper { shifted } else { plain };
         Key {
@@ -140,7 +166,7 @@ impl Keymap {
                 u32::from(c)
             },
             down,
-            modifiers: self.modifiers,
+            modifiers,
         }
     }
 }

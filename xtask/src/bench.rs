@@ -14,8 +14,9 @@
 //! `fastpath_*` result must show fast-path switches in the kernel's
 //! `fastpath:` statistics, and the `fastpath=off` run must show none.
 //!
-//! Afterwards the host-side criterion benches of the verdict cache run
-//! (`cargo bench -p tessera-ipc-fastpath`), unless `--no-criterion`.
+//! Afterwards the host-side criterion benches run, unless `--no-criterion`:
+//! the verdict cache (`cargo bench -p tessera-ipc-fastpath`) and the
+//! display server's composition (`cargo bench -p tessera-display-server`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -243,6 +244,10 @@ pub fn bench(ws: &Workspace, criterion: bool) -> Result<()> {
         println!("== criterion: verdict cache against policy evaluation (host)");
         let mut cmd = ws.cargo();
         cmd.args(["bench", "-p", "tessera-ipc-fastpath"]);
+        crate::workspace::run_step(&mut cmd)?;
+        println!("== criterion: desktop composition (host)");
+        let mut cmd = ws.cargo();
+        cmd.args(["bench", "-p", "tessera-display-server"]);
         crate::workspace::run_step(&mut cmd)?;
     }
     Ok(())

@@ -5,7 +5,9 @@
 //! the one source of truth: host crates are the workspace's
 //! `default-members`, bare-metal crates are the other members, and user
 //! programs are the `[[bin]]` targets of packages under `apps/`, `bench/`,
-//! `display-server/` and `input-service/`. Adding a
+//! `display-server/` and `input-service/`. A default member under one of
+//! those directories builds for both: it is tested and linted on the host
+//! and also linted (and, with binaries, built) for bare metal. Adding a
 //! crate to the workspace needs no change here.
 
 use std::ffi::OsStr;
@@ -43,7 +45,9 @@ pub struct Workspace {
     pub target_dir: PathBuf,
     /// Packages built and tested for the host (the `default-members`).
     pub host_packages: Vec<String>,
-    /// Packages built only for [`BARE_TARGET`] (every other member).
+    /// Packages linted for [`BARE_TARGET`]: every other member, and the
+    /// default members under the user-program directories, which build for
+    /// both.
     pub bare_packages: Vec<String>,
     /// Packages of user programs (see the module docs) that have binaries.
     pub apps: Vec<AppPackage>,
@@ -102,9 +106,14 @@ impl Workspace {
             if !meta.workspace_members.contains(&pkg.id) {
                 continue;
             }
-            if defaults.contains(&pkg.id) {
+            let user_program = program_dirs
+                .iter()
+                .any(|d| pkg.manifest_path.starts_with(d));
+            let host = defaults.contains(&pkg.id);
+            if host {
                 host_packages.push(pkg.name.clone());
-            } else {
+            }
+            if !host || user_program {
                 bare_packages.push(pkg.name.clone());
             }
             let bins: Vec<String> = pkg
@@ -113,9 +122,6 @@ impl Workspace {
                 .filter(|t| t.kind.iter().any(|k| k == "bin"))
                 .map(|t| t.name.clone())
                 .collect();
-            let user_program = program_dirs
-                .iter()
-                .any(|d| pkg.manifest_path.starts_with(d));
             if user_program && !bins.is_empty() {
                 apps.push(AppPackage {
                     name: pkg.name.clone(),
@@ -233,5 +239,61 @@ mod tests {
             ["tessera-kernel", "tessera-selftest"]
         );
         assert_eq!(ws.out_dir(), Path::new("/w/target/tessera"));
+    }
+
+    #[test]
+    fn user_program_default_members_build_for_both() {
+        let json = r#"{
+            "packages": [
+                {"id": "k", "name": "tessera-kernel", "manifest_path": "/w/kernel/Cargo.toml",
+                 "targets": [{"name": "tessera-kernel", "kind": ["bin"]}]},
+                {"id": "x", "name": "xtask", "manifest_path": "/w/xtask/Cargo.toml",
+                 "targets": [{"name": "xtask", "kind": ["bin"]}]},
+                {"id": "ds", "name": "tessera-display-server", "manifest_path": "/w/display-server/Cargo.toml",
+                 "targets": [{"name": "display", "kind": ["lib"]}, {"name": "display-server", "kind": ["bin"]},
+                             {"name": "compose", "kind": ["bench"]}]},
+                {"id": "gui", "name": "tessera-gui", "manifest_path": "/w/apps/gui/Cargo.toml",
+                 "targets": [{"name": "gui", "kind": ["lib"]}]},
+                {"id": "st", "name": "tessera-selftest", "manifest_path": "/w/apps/selftest/Cargo.toml",
+                 "targets": [{"name": "hello", "kind": ["bin"]}]},
+                {"id": "pl", "name": "tessera-policy", "manifest_path": "/w/policies/lang/Cargo.toml",
+                 "targets": [{"name": "policy", "kind": ["lib"]}]}
+            ],
+            "workspace_members": ["k", "x", "ds", "gui", "st", "pl"],
+            "workspace_default_members": ["x", "ds", "gui", "pl"],
+            "target_directory": "/w/target",
+            "workspace_root": "/w"
+        }"#;
+        let ws = Workspace::from_metadata(serde_json::from_str(json).unwrap()).unwrap();
+        assert_eq!(
+            ws.host_packages,
+            [
+                "tessera-display-server",
+                "tessera-gui",
+                "tessera-policy",
+                "xtask"
+            ]
+        );
+        // Host crates outside the program directories stay host-only.
+        assert_eq!(
+            ws.bare_packages,
+            [
+                "tessera-display-server",
+                "tessera-gui",
+                "tessera-kernel",
+                "tessera-selftest"
+            ]
+        );
+        let apps: Vec<&str> = ws.apps.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(apps, ["tessera-display-server", "tessera-selftest"]);
+        assert_eq!(ws.apps[0].bins, ["display-server"]);
+        assert_eq!(
+            ws.bare_build_packages(),
+            [
+                "tessera-kernel",
+                "tessera-display-server",
+                "tessera-selftest"
+            ]
+        );
     }
 }

@@ -9,7 +9,8 @@
 //!   owns a `Surface` over it (reached through `Deref`/`DerefMut`; the
 //!   window is also a draw target itself). `present` sends the damage to
 //!   the server, `poll_event` fetches input as an [`Event`], `run` is an
-//!   event loop, and dropping the window closes it.
+//!   event loop, `resize` gives it a new size (and a new buffer), and
+//!   dropping the window closes it.
 //! - [`text`] and the re-exported fonts for drawing text.
 //!
 //! ```ignore
@@ -89,6 +90,9 @@ pub enum Error {
     Present(abi::Error),
     /// Fetching the next event failed.
     Event(abi::Error),
+    /// The display server did not resize the window (for example
+    /// `InvalidArgument` for a size it does not allow), or the call failed.
+    Resize(abi::Error),
 }
 
 impl fmt::Display for Error {
@@ -100,6 +104,7 @@ impl fmt::Display for Error {
             Error::Create(e) => write!(f, "create: {e}"),
             Error::Present(e) => write!(f, "present: {e}"),
             Error::Event(e) => write!(f, "event: {e}"),
+            Error::Resize(e) => write!(f, "resize: {e}"),
         }
     }
 }

@@ -320,6 +320,10 @@ fn error_display() {
         "create: denied"
     );
     assert_eq!(Error::Size.to_string(), "window size out of range");
+    assert_eq!(
+        Error::Resize(abi::Error::InvalidArgument).to_string(),
+        "resize: invalid argument"
+    );
 }
 
 /// Rectangles around a `W` x `H` surface: anywhere from well outside to

@@ -134,6 +134,37 @@ impl Window {
         })
     }
 
+    /// Gives the window a new size, `width` x `height`: maps a new zeroed
+    /// buffer, shares it read-only with the server and asks it to resize
+    /// the window onto it. The window keeps its place on the screen, and
+    /// shows the new buffer at once (black) until the client draws and
+    /// presents. The surface then is the new buffer, with no damage, and
+    /// the old buffer is unmapped (the server let go of it). On an error
+    /// the window keeps its old size and pixels.
+    ///
+    /// The server allows the sizes of [`open`](Window::open) and answers
+    /// [`Error::Resize`] otherwise; this side refuses only sizes the
+    /// protocol cannot carry ([`Error::Size`]).
+    pub fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
+        if !(1..=0xffff).contains(&width) || !(1..=0xffff).contains(&height) {
+            return Err(Error::Size);
+        }
+        let buffer = WindowBuffer::map(width as usize * height as usize).map_err(Error::Map)?;
+        let share = rt::sys::Share {
+            addr: buffer.addr,
+            len: buffer.len,
+            writable: false,
+        };
+        // Cannot fail, as in `open`; on error the buffer is unmapped.
+        let surface = Surface::new(buffer, width, height).ok_or(Error::Size)?;
+        self.client
+            .resize(self.id, width, height, share)
+            .map_err(Error::Resize)?;
+        // The old surface, and with it the old buffer, goes here.
+        self.surface = surface;
+        Ok(())
+    }
+
     /// The id the display server gave this window.
     #[must_use]
     pub fn id(&self) -> u32 {

@@ -1,0 +1,350 @@
+//! `display-server`: the user-space virtio-gpu driver and compositor.
+//!
+//! It drives the virtio-gpu device the solution assigns to it
+//! (`devices = ["1af4:1050"]`) through virtio-drivers over the PCI
+//! transport, with the `Hal` of `apps/virtio-hal`, built on the kernel's
+//! PCI, MMIO and DMA endpoints. It sets the resolution (the program argument,
+//! `width << 16 | height`; 0 means 1280x800), draws the desktop and
+//! presents it.
+//!
+//! Then it serves the window protocol (`policies/interfaces/window.idl`)
+//! on its inbox: clients open windows backed by memory they share
+//! read-only, and present damaged rectangles; the desktop (`desktop`)
+//! composes them under server-drawn frames and labels, and the server
+//! flushes the screen when something changed.
+//!
+//! Memory a request shares with the server belongs to the server only once
+//! a window holds it: for every request that is answered with an error the
+//! serve loop unmaps the memory that came with it, whichever method it
+//! named (see `release_refused`).
+
+mod ifaces {
+    include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
+}
+
+use display::desktop::{Desktop, Pixels, Refusal};
+use display::frame::Frame;
+use embedded_graphics::prelude::*;
+use ifaces::{Caller, InputServer, WindowServer, dispatch_input, dispatch_window, input, window};
+use rt::abi::{Error, handles};
+use rt::kernel;
+use virtio_drivers::device::gpu::VirtIOGpu;
+use virtio_drivers::transport::pci::PciTransport;
+use virtio_hal::TesseraHal;
+
+rt::entry!(main);
+
+/// Default resolution.
+const DEFAULT_SIZE: (u32, u32) = (1280, 800);
+/// The resolution the program argument asks for.
+fn requested_size() -> (u32, u32) {
+    let arg = rt::start::arg();
+    let (w, h) = ((arg >> 16) as u32 & 0xffff, arg as u32 & 0xffff);
+    if arg == 0 {
+        DEFAULT_SIZE
+    } else if (320..=4096).contains(&w) && (200..=4096).contains(&h) {
+        (w, h)
+    } else {
+        rt::println!(
+            "display-server: argument {:#x} is not a resolution (width << 16 | height, 320x200 to 4096x4096); using {}x{}",
+            arg,
+            DEFAULT_SIZE.0,
+            DEFAULT_SIZE.1
+        );
+        DEFAULT_SIZE
+    }
+}
+
+/// The window server: the desktop, the screen and the GPU to flush it.
+struct Server<'a> {
+    desktop: Desktop,
+    frame: Frame<'a>,
+    gpu: VirtIOGpu<TesseraHal, PciTransport>,
+    frames: u64,
+    /// The hardware cursor is set up.
+    cursor: bool,
+}
+
+impl Server<'_> {
+    /// Composes what changed and flushes the screen; nothing changed,
+    /// nothing happens.
+    fn update(&mut self) {
+        if self.desktop.compose(&mut self.frame).is_none() {
+            return;
+        }
+        match self.gpu.flush() {
+            Ok(()) => {
+                self.frames += 1;
+                rt::println!(
+                    "display-server: frame {} presented, {} window(s) shown",
+                    self.frames,
+                    self.desktop.shown()
+                );
+            }
+            Err(e) => rt::println!("display-server: flush: {:?}", e),
+        }
+    }
+}
+
+impl InputServer for Server<'_> {
+    fn key(&mut self, _: &Caller, code: u32, down: bool, modifiers: u32) -> Result<(), Error> {
+        // The secure chord moves the focus and redraws frames; other keys
+        // change nothing on the screen, and `update` then does nothing.
+        self.desktop.key(code, down, modifiers);
+        self.update();
+        Ok(())
+    }
+
+    fn pointer(&mut self, _: &Caller, x: u32, y: u32) -> Result<(), Error> {
+        let size = self.desktop.size;
+        let sx = (u64::from(x.min(32767)) * u64::from(size.width - 1) / 32767) as i32;
+        let sy = (u64::from(y.min(32767)) * u64::from(size.height - 1) / 32767) as i32;
+        self.desktop.pointer_to(Point::new(sx, sy));
+        if self.cursor {
+            let _ = self.gpu.move_cursor(sx as u32, sy as u32);
+        }
+        Ok(())
+    }
+
+    fn button(&mut self, _: &Caller, button: u32, down: bool) -> Result<(), Error> {
+        self.desktop.button(button, down);
+        self.update();
+        Ok(())
+    }
+}
+
+/// The pointer's image: a 64x64 BGRA arrow (white with a black edge), hot
+/// spot at its tip.
+fn cursor_image() -> alloc::vec::Vec<u8> {
+    let mut img = alloc::vec![0u8; 64 * 64 * 4];
+    for y in 0..20usize {
+        for x in 0..=y.min(13) {
+            let edge = x == 0 || x == y.min(13) || y == 19;
+            let v = if edge { 0x00 } else { 0xff };
+            let i = (y * 64 + x) * 4;
+            img[i..i + 4].copy_from_slice(&[v, v, v, 0xff]);
+        }
+    }
+    img
+}
+
+fn unpack(v: u32) -> (i32, i32) {
+    ((v >> 16) as i32, (v & 0xffff) as i32)
+}
+
+/// The protocol's error for a refusal.
+fn refused(r: Refusal) -> Error {
+    match r {
+        Refusal::NotFound => Error::NotFound,
+        Refusal::Size => Error::InvalidArgument,
+        Refusal::Quota => Error::QuotaExceeded,
+    }
+}
+
+/// The desktop's view of memory a client shared.
+fn pixels(shared: &rt::sys::Shared) -> Pixels {
+    // SAFETY: the kernel mapped `len` bytes at `addr` (page-aligned, so
+    // aligned for u32) readable in this domain, and only this server
+    // unmaps them: after the desktop hands the `Pixels` back (`close`,
+    // `resize`), or, for a refused request, in `release_refused`. The
+    // client may keep writing; the desktop reads with volatile loads.
+    unsafe { Pixels::new(shared.addr as *const u32, shared.len as usize) }
+}
+
+/// Unmaps pixel memory the desktop handed back.
+fn unmap(p: Pixels) {
+    // SAFETY: the desktop handed `p` back, so no window reads it any more,
+    // and nothing else in this server refers to the mapping.
+    let _ = unsafe { kernel::unmap(p.as_ptr() as u64, p.len() as u64) };
+}
+
+/// After `reply` to `request`: if the request came with shared memory and
+/// was refused (an error reply, whatever the method, including a request
+/// malformed before any handler ran), nothing holds the memory, so it is
+/// unmapped here; otherwise a window holds it now.
+fn release_refused(request: &rt::sys::Request<'_>, reply: &rt::abi::Message) {
+    let rt::sys::Received::Memory(shared) = &request.ool else {
+        return;
+    };
+    let accepted = reply.tag.interface() == request.msg.tag.interface()
+        && reply.tag.method() == request.msg.tag.method();
+    if !accepted {
+        // SAFETY: the request was refused, so no window took the mapping
+        // (`open` and `resize` hand refused pixels back and the handlers
+        // drop them), and nothing else refers to it.
+        let _ = unsafe { kernel::unmap(shared.addr, shared.len) };
+    }
+}
+
+impl WindowServer for Server<'_> {
+    fn create(
+        &mut self,
+        caller: &Caller,
+        width: u32,
+        height: u32,
+        shared: rt::sys::Shared,
+    ) -> Result<u32, Error> {
+        let label = kernel::label(caller.badge)?;
+        let id = self
+            .desktop
+            .open(caller.badge, label.clone(), width, height, pixels(&shared))
+            .map_err(|(r, _)| refused(r))?;
+        rt::println!(
+            "display-server: window {} ({}x{}) for {}",
+            id,
+            width,
+            height,
+            label
+        );
+        self.update();
+        Ok(id)
+    }
+
+    fn present(
+        &mut self,
+        caller: &Caller,
+        window: u32,
+        origin: u32,
+        size: u32,
+    ) -> Result<(), Error> {
+        let (x, y) = unpack(origin);
+        let (w, h) = unpack(size);
+        self.desktop
+            .present(caller.badge, window, x, y, w as u32, h as u32)
+            .map_err(refused)?;
+        self.update();
+        Ok(())
+    }
+
+    fn event(&mut self, caller: &Caller, window: u32) -> Result<window::EventReply, Error> {
+        let ev = self
+            .desktop
+            .next_event(caller.badge, window)
+            .ok_or(Error::NotFound)?;
+        // Focus changes redraw frames; show them with the next poll.
+        self.update();
+        let (kind, code, x, y) = ev.unwrap_or((0, 0, 0, 0));
+        Ok(window::EventReply { kind, code, x, y })
+    }
+
+    fn close(&mut self, caller: &Caller, window: u32) -> Result<(), Error> {
+        let w = self
+            .desktop
+            .close(caller.badge, window)
+            .ok_or(Error::NotFound)?;
+        unmap(w.into_pixels());
+        self.update();
+        Ok(())
+    }
+
+    fn resize(
+        &mut self,
+        caller: &Caller,
+        window: u32,
+        width: u32,
+        height: u32,
+        shared: rt::sys::Shared,
+    ) -> Result<(), Error> {
+        let old = self
+            .desktop
+            .resize(caller.badge, window, width, height, pixels(&shared))
+            .map_err(|(r, _)| refused(r))?;
+        unmap(old);
+        rt::println!(
+            "display-server: window {} resized to {}x{}",
+            window,
+            width,
+            height
+        );
+        self.update();
+        Ok(())
+    }
+}
+
+fn main() -> i32 {
+    let info = match kernel::pci_info(0) {
+        Ok(i) => i,
+        Err(e) => {
+            rt::println!("display-server: no device assigned: {}", e);
+            return 1;
+        }
+    };
+    if (info.vendor, info.device) != (0x1af4, 0x1050) {
+        rt::println!(
+            "display-server: device 0 is {:04x}:{:04x}, not virtio-gpu",
+            info.vendor,
+            info.device
+        );
+        return 1;
+    }
+    let transport = match virtio_hal::transport(0) {
+        Ok(t) => t,
+        Err(e) => {
+            rt::println!("display-server: virtio PCI transport: {}", e);
+            return 1;
+        }
+    };
+    let mut gpu = match VirtIOGpu::<TesseraHal, _>::new(transport) {
+        Ok(g) => g,
+        Err(e) => {
+            rt::println!("display-server: virtio-gpu: {:?}", e);
+            return 1;
+        }
+    };
+    let native = gpu.resolution().unwrap_or(DEFAULT_SIZE);
+    let (width, height) = requested_size();
+    let (fb, fb_len) = match gpu.change_resolution(width, height) {
+        Ok(b) => (b.as_mut_ptr(), b.len()),
+        Err(e) => {
+            rt::println!("display-server: {}x{} frame buffer: {:?}", width, height, e);
+            return 1;
+        }
+    };
+    // SAFETY: the frame buffer is a DMA block the driver keeps until the
+    // resolution changes again or the driver is dropped; neither happens
+    // while `buf` is in use (the driver lives until the program ends). The
+    // driver itself never touches the bytes (it only tells the device to
+    // read them), so this is the only reference to them.
+    let buf = unsafe { core::slice::from_raw_parts_mut(fb, fb_len) };
+    rt::println!(
+        "display-server: virtio-gpu at {:02x}:{:02x}.{}, display {}x{}, frame buffer {}x{} ({} KiB)",
+        info.location >> 8,
+        (info.location >> 3) & 0x1f,
+        info.location & 7,
+        native.0,
+        native.1,
+        width,
+        height,
+        buf.len() / 1024
+    );
+    let Some(frame) = Frame::new(buf, width, height) else {
+        rt::println!("display-server: frame buffer too small");
+        return 1;
+    };
+    let cursor = match gpu.setup_cursor(&cursor_image(), width / 2, height / 2, 0, 0) {
+        Ok(()) => true,
+        Err(e) => {
+            rt::println!("display-server: no hardware cursor: {:?}", e);
+            false
+        }
+    };
+    let mut server = Server {
+        desktop: Desktop::new(width, height),
+        frame,
+        gpu,
+        frames: 0,
+        cursor,
+    };
+    server.update();
+    let served = rt::sys::serve(handles::INBOX, |request| {
+        let reply = if request.msg.tag.interface() == input::INTERFACE {
+            dispatch_input(&mut server, request)
+        } else {
+            dispatch_window(&mut server, request)
+        };
+        release_refused(request, &reply);
+        (reply, false)
+    });
+    rt::println!("display-server: serving ended: {:?}", served);
+    1
+}
