@@ -49,13 +49,35 @@
 //!                             # pixels the screen must show; tolerance per channel (default 0)
 //! keys = ["a", "ret", "shift-a"] # QEMU key codes (qcodes) to send after the screenshot;
 //!                             # a chord joins codes with `-`
+//!
+//! [[test.step]]               # one step of input and checks (see step.rs); steps run in order
+//! after = 'window \d+ presented' # regex: wait for a line matching it, after the line that
+//!                             # finished the previous step (needed on the first step; without
+//!                             # it a step is due when the previous one finished)
+//! screen = "focus"            # take a screenshot: [a-z0-9_-], unique among screens and steps;
+//!                             # saved as target/qemu-tests/<job>-<name>.png
+//! pixels = [{ x = 38, y = 150, rgb = "#ffffff" }] # as in [[test.screen]]; needs `screen`
+//! click = { x = 200, y = 160, button = "left" } # after the screenshot: move the pointer to
+//!                             # this screen pixel (QMP abs axes, scaled to 0..=32767 of the
+//!                             # screen's size), then press and release the button
+//!                             # ("left" unless given)
+//! keys = ["a", "ctrl-alt-tab"] # after the click, as in [[test.screen]]
+//! expect = ['left: .*key a$'] # each must match a line read after the input; the line that
+//!                             # matches the last of them finishes the step
+//! forbid = ['right: .*key a$'] # none may match a line read after the input, to the end of
+//!                             # the log
 //! ```
 //!
+//! A `[[test.screen]]` entry is a step with `after`, `screen`, `pixels` and
+//! `keys`; a scenario has one kind of entry or the other, not both. A step
+//! must do or check something (`after` alone is a wait).
+//!
 //! A scenario needs `exit_when_done = true` unless it has `[[test.screen]]`
-//! entries. With screens and no `exit_when_done`, the harness itself stops
-//! QEMU (QMP `quit`) once every screen entry is done and every `expect`,
-//! `expect_smp`, run `expect` and `order` regex has matched, and the run can
-//! pass without the kernel's isa-debug-exit status (see `test.rs`).
+//! or `[[test.step]]` entries. With steps and no `exit_when_done`, the
+//! harness itself stops QEMU (QMP `quit`) once every step is done and every
+//! `expect`, `expect_smp`, run `expect` and `order` regex has matched, and
+//! the run can pass without the kernel's isa-debug-exit status (see
+//! `test.rs`).
 //!
 //! A CPU pin becomes an affinity mask with bit `cpu` set; the kernel takes the
 //! bit index modulo the number of CPUs online, so a scenario written for four
@@ -79,7 +101,8 @@ use kcore::bootimage::{
 use serde::Deserialize;
 
 use crate::judge::Checks;
-use crate::screen::{PixelCheck, Rgb, ScreenStep};
+use crate::screen::{PixelCheck, Rgb};
+use crate::step::{Click, Step};
 
 /// Longest program (domain) name before instance expansion.
 pub const PROGRAM_NAME_LEN: usize = 24;
@@ -142,8 +165,9 @@ pub struct TestSpec {
     pub runs: Vec<RunSpec>,
     /// The log checks.
     pub checks: Checks,
-    /// The `[[test.screen]]` entries, in order.
-    pub screens: Vec<ScreenStep>,
+    /// The steps (`[[test.step]]`, or `[[test.screen]]` entries as
+    /// steps), in order.
+    pub steps: Vec<Step>,
 }
 
 /// The runs a scenario gets when it names none.
@@ -223,6 +247,8 @@ struct RawTest {
     order: Vec<Vec<String>>,
     #[serde(default)]
     screen: Vec<RawScreen>,
+    #[serde(default)]
+    step: Vec<RawStep>,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +260,30 @@ struct RawScreen {
     pixels: Vec<RawPixel>,
     #[serde(default)]
     keys: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    after: Option<String>,
+    screen: Option<String>,
+    #[serde(default)]
+    pixels: Vec<RawPixel>,
+    click: Option<RawClick>,
+    #[serde(default)]
+    keys: Vec<String>,
+    #[serde(default)]
+    expect: Vec<String>,
+    #[serde(default)]
+    forbid: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClick {
+    x: i64,
+    y: i64,
+    button: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -276,11 +326,11 @@ impl SolutionFile {
             .map(convert_test)
             .transpose()
             .map_err(in_file)?;
-        if test.as_ref().is_some_and(|t| t.screens.is_empty()) && !solution.exit_when_done {
+        if test.as_ref().is_some_and(|t| t.steps.is_empty()) && !solution.exit_when_done {
             return Err(in_file(
                 "a [test] scenario needs `exit_when_done = true` in [solution]: the harness \
-                 waits for the kernel to exit QEMU (only a scenario with [[test.screen]] \
-                 entries may leave it out; the harness then stops QEMU itself)"
+                 waits for the kernel to exit QEMU (only a scenario with [[test.screen]] or \
+                 [[test.step]] entries may leave it out; the harness then stops QEMU itself)"
                     .into(),
             ));
         }
@@ -669,7 +719,14 @@ fn convert_test(t: &RawTest) -> Result<TestSpec, String> {
         order,
     };
     checks.validate().map_err(|e| format!("[test] {e}"))?;
-    let mut screens: Vec<ScreenStep> = Vec::new();
+    if !t.screen.is_empty() && !t.step.is_empty() {
+        return Err(
+            "[test] has both [[test.screen]] and [[test.step]] entries; write the screens as \
+             steps (`after`, `screen`, `pixels`, `keys`), so their order is plain"
+                .into(),
+        );
+    }
+    let mut steps: Vec<Step> = Vec::new();
     for (i, raw) in t.screen.iter().enumerate() {
         let step = convert_screen(raw).map_err(|e| {
             format!(
@@ -678,13 +735,25 @@ fn convert_test(t: &RawTest) -> Result<TestSpec, String> {
                 raw.name
             )
         })?;
-        if screens.iter().any(|s| s.name == step.name) {
+        steps.push(step);
+    }
+    for (i, raw) in t.step.iter().enumerate() {
+        let step =
+            convert_step(i + 1, raw).map_err(|e| format!("[[test.step]] number {}: {e}", i + 1))?;
+        steps.push(step);
+    }
+    let mut names = BTreeSet::new();
+    for name in steps.iter().filter_map(|s| s.screen.as_ref()) {
+        if !names.insert(name) {
+            let entry = if t.step.is_empty() {
+                "[[test.screen]] name"
+            } else {
+                "[[test.step]] screen"
+            };
             return Err(format!(
-                "[[test.screen]] name {:?} is used twice (it names the PNG file)",
-                step.name
+                "{entry} {name:?} is used twice (it names the PNG file)"
             ));
         }
-        screens.push(step);
     }
     Ok(TestSpec {
         description: t.description.clone(),
@@ -692,25 +761,28 @@ fn convert_test(t: &RawTest) -> Result<TestSpec, String> {
         append: t.append.clone(),
         runs,
         checks,
-        screens,
+        steps,
     })
 }
 
-/// Longest `[[test.screen]]` name.
+/// Longest `[[test.screen]]` name (and `[[test.step]]` screen).
 pub const SCREEN_NAME_LEN: usize = 32;
 
-fn convert_screen(s: &RawScreen) -> Result<ScreenStep, String> {
-    if !is_label(&s.name) || s.name.len() > SCREEN_NAME_LEN {
+fn check_screen_name(name: &str) -> Result<(), String> {
+    if !is_label(name) || name.len() > SCREEN_NAME_LEN {
         return Err(format!(
             "name must be 1 to {SCREEN_NAME_LEN} characters of [a-z0-9_-]"
         ));
     }
-    crate::judge::compile(&s.after, 4).map_err(|e| format!("bad regex in `after`: {e}"))?;
+    Ok(())
+}
+
+fn convert_pixels(raw: &[RawPixel]) -> Result<Vec<PixelCheck>, String> {
     let coordinate = |axis: &str, v: i64| {
         u32::try_from(v).map_err(|_| format!("pixel {axis} = {v} is outside 0..={}", u32::MAX))
     };
     let mut pixels = Vec::new();
-    for p in &s.pixels {
+    for p in raw {
         let tolerance = p.tolerance.unwrap_or(0);
         pixels.push(PixelCheck {
             x: coordinate("x", p.x)?,
@@ -720,14 +792,114 @@ fn convert_screen(s: &RawScreen) -> Result<ScreenStep, String> {
                 .map_err(|_| format!("pixel tolerance = {tolerance} is outside 0..=255"))?,
         });
     }
-    for key in &s.keys {
+    Ok(pixels)
+}
+
+fn check_keys(keys: &[String]) -> Result<(), String> {
+    for key in keys {
         crate::qmp::parse_chord(key)?;
     }
-    Ok(ScreenStep {
-        after: s.after.clone(),
-        name: s.name.clone(),
+    Ok(())
+}
+
+fn check_regex(what: &str, pattern: &str) -> Result<(), String> {
+    crate::judge::compile(pattern, 4)
+        .map(|_| ())
+        .map_err(|e| format!("bad regex in `{what}`: {e}"))
+}
+
+fn convert_screen(s: &RawScreen) -> Result<Step, String> {
+    check_screen_name(&s.name)?;
+    check_regex("after", &s.after)?;
+    let pixels = convert_pixels(&s.pixels)?;
+    check_keys(&s.keys)?;
+    Ok(Step {
+        label: format!("screen `{}`", s.name),
+        after: Some(s.after.clone()),
+        screen: Some(s.name.clone()),
         pixels,
+        click: None,
         keys: s.keys.clone(),
+        expect: Vec::new(),
+        forbid: Vec::new(),
+    })
+}
+
+/// The largest click coordinate: QEMU's screens are far smaller.
+pub const MAX_CLICK: i64 = 0xffff;
+
+/// `[[test.step]]` number `number` (from 1).
+fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
+    if number == 1 && s.after.is_none() {
+        return Err(
+            "the first step needs `after`: the line that shows the guest is ready for it".into(),
+        );
+    }
+    if let Some(after) = &s.after {
+        check_regex("after", after)?;
+    }
+    if let Some(name) = &s.screen {
+        check_screen_name(name).map_err(|e| format!("screen: {e}"))?;
+    }
+    if s.screen.is_none() && !s.pixels.is_empty() {
+        return Err("`pixels` needs `screen` (the name of the screenshot to check)".into());
+    }
+    let pixels = convert_pixels(&s.pixels)?;
+    let click = s.click.as_ref().map(convert_click).transpose()?;
+    check_keys(&s.keys)?;
+    for p in &s.expect {
+        check_regex("expect", p)?;
+    }
+    for p in &s.forbid {
+        check_regex("forbid", p)?;
+    }
+    let idle = s.after.is_none()
+        && s.screen.is_none()
+        && click.is_none()
+        && s.keys.is_empty()
+        && s.expect.is_empty()
+        && s.forbid.is_empty();
+    if idle {
+        return Err(
+            "the step does nothing: give it `after`, `screen`, `click`, `keys`, `expect` or \
+             `forbid`"
+                .into(),
+        );
+    }
+    let label = match &s.screen {
+        Some(name) => format!("step {number} (screen `{name}`)"),
+        None => format!("step {number}"),
+    };
+    Ok(Step {
+        label,
+        after: s.after.clone(),
+        screen: s.screen.clone(),
+        pixels,
+        click,
+        keys: s.keys.clone(),
+        expect: s.expect.clone(),
+        forbid: s.forbid.clone(),
+    })
+}
+
+fn convert_click(c: &RawClick) -> Result<Click, String> {
+    let coordinate = |axis: &str, v: i64| {
+        u32::try_from(v)
+            .ok()
+            .filter(|&v| i64::from(v) <= MAX_CLICK)
+            .ok_or_else(|| format!("click {axis} = {v} is outside 0..={MAX_CLICK}"))
+    };
+    let button = c.button.clone().unwrap_or_else(|| "left".into());
+    if !crate::qmp::BUTTONS.contains(&button.as_str()) {
+        return Err(format!(
+            "click button {button:?} is not a QEMU pointer button (one of {})",
+            crate::qmp::BUTTONS.join(", ")
+        ));
+    }
+    Ok(Click {
+        x: coordinate("x", c.x)?,
+        y: coordinate("y", c.y)?,
+        button,
     })
 }
 
