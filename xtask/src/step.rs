@@ -57,8 +57,8 @@ pub struct Click {
 /// One step of a scenario (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
-    /// How failure lines name the step: `step 3`, `step 3 (screen
-    /// `focus`)`, or `screen `desktop`` for a `[[test.screen]]` entry.
+    /// How failure lines name the step: "step 3", "step 3 (screen
+    /// \`focus\`)", or "screen \`desktop\`" for a `[[test.screen]]` entry.
     pub label: String,
     /// The regex (placeholders as in `judge.rs`) whose match makes the step
     /// due; `None`: due when the previous step finished.

@@ -1,6 +1,9 @@
 //! Tests of the solution schema: defaults, expansion, and every error.
 
+use super::test_table::default_runs;
 use super::*;
+use crate::screen::{PixelCheck, Rgb};
+use crate::step::Click;
 
 fn parse(text: &str) -> Result<SolutionFile> {
     SolutionFile::parse(Path::new("policies/tests/x.toml"), text)
