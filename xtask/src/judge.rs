@@ -3,10 +3,11 @@
 //!
 //! A run passes when QEMU exited with status 33 (the kernel wrote 0x10 to
 //! isa-debug-exit: every domain ended as the solution expects), or, in a
-//! scenario with `[[test.screen]]` entries and no `exit_when_done`
-//! ([`Ending::HarnessStop`]), when the harness stopped QEMU itself after the
-//! screen entries ([`Outcome::Stopped`]); and every log check of the
-//! scenario's `[test]` table holds:
+//! scenario with steps (`[[test.step]]` or `[[test.screen]]` entries) and
+//! no `exit_when_done` ([`Ending::HarnessStop`]), when the harness stopped
+//! QEMU itself after the steps ([`Outcome::Stopped`]); and every log check
+//! of the scenario's `[test]` table holds (each step's own checks are
+//! judged in `step.rs`):
 //!
 //! - `expect`: each regex matches at least one line;
 //! - `expect_smp`: the same, checked only when the run has more than one CPU;
@@ -58,8 +59,8 @@ pub enum Outcome {
     Signaled(i32),
     /// It ran past the scenario's timeout and was killed.
     Timeout(Duration),
-    /// The harness stopped it through QMP `quit`, once every screen entry
-    /// was done and every log expectation had matched.
+    /// The harness stopped it through QMP `quit`, once every step was done
+    /// and every log expectation had matched.
     Stopped,
 }
 
@@ -69,10 +70,7 @@ impl fmt::Display for Outcome {
             Outcome::Exited(code) => write!(f, "{}", describe_status(code)),
             Outcome::Signaled(sig) => write!(f, "QEMU killed by signal {sig}"),
             Outcome::Timeout(limit) => write!(f, "TIMEOUT after {} s", limit.as_secs()),
-            Outcome::Stopped => write!(
-                f,
-                "QEMU stopped by the harness after the screen checks (QMP quit)"
-            ),
+            Outcome::Stopped => write!(f, "QEMU stopped by the harness after the steps (QMP quit)"),
         }
     }
 }
@@ -177,7 +175,7 @@ pub enum Ending {
     /// The kernel exits QEMU with the pass status (`exit_when_done`).
     GuestExit,
     /// The pass status, or the harness stopping QEMU ([`Outcome::Stopped`]):
-    /// a scenario with screens and no `exit_when_done`.
+    /// a scenario with steps and no `exit_when_done`.
     HarnessStop,
 }
 
@@ -198,7 +196,7 @@ pub fn judge(
         }
         (other, Ending::HarnessStop) => failures.push(format!(
             "status: {other}; a pass is status {STATUS_PASS} or the harness stopping QEMU once \
-             every screen entry and expectation is done"
+             every step and expectation is done"
         )),
     }
     let lines = log_lines(log);

@@ -16,6 +16,7 @@
 //! metal), [`solution`] (the TOML schema), [`image`] (the boot image),
 //! [`qemu`] (command line and timed runs), [`qmp`] (QEMU's machine protocol:
 //! screenshots and input), [`screen`] (PNG screenshots and pixel checks),
+//! [`step`] (scenario steps: input and the lines it must cause),
 //! [`judge`] (scenario checks), [`test`](mod@test) (the harness),
 //! [`screenshot`] and [`lint`].
 
@@ -31,6 +32,7 @@ mod screen;
 mod screenshot;
 mod setup;
 mod solution;
+mod step;
 mod test;
 mod workspace;
 

@@ -29,7 +29,6 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The largest absolute pointer coordinate QEMU accepts
 /// (`INPUT_EVENT_ABS_MAX`); 0 is the top or left edge of the screen.
-#[allow(dead_code, reason = "pointer input is for the input tests to come")]
 pub const ABS_MAX: u32 = 0x7fff;
 
 /// The key codes (`QKeyCode`) QEMU 10 accepts in `input-send-event`, from
@@ -199,7 +198,6 @@ pub const QCODES: &[&str] = &[
 ];
 
 /// The pointer buttons (`InputButton`) QEMU accepts.
-#[allow(dead_code, reason = "pointer input is for the input tests to come")]
 pub const BUTTONS: &[&str] = &[
     "left",
     "middle",
@@ -240,7 +238,6 @@ pub fn parse_chord(chord: &str) -> Result<Vec<&str>, String> {
 
 /// Converts a screen coordinate to QEMU's absolute pointer range, the way
 /// QEMU's own windows do: `pixel * 0x7fff / size`.
-#[allow(dead_code, reason = "pointer input is for the input tests to come")]
 pub fn scale_abs(pixel: u32, size: u32) -> Result<u32> {
     if pixel >= size {
         bail!("pointer coordinate {pixel} is outside a screen {size} pixels wide or high");
@@ -430,7 +427,6 @@ impl Qmp {
 
     /// Moves the absolute pointer (the virtio tablet) to pixel `(x, y)` of a
     /// `width` x `height` screen.
-    #[allow(dead_code, reason = "pointer input is for the input tests to come")]
     pub fn pointer_abs(&mut self, x: u32, y: u32, width: u32, height: u32) -> Result<()> {
         let (ax, ay) = (scale_abs(x, width)?, scale_abs(y, height)?);
         self.input(json!([
@@ -441,7 +437,6 @@ impl Qmp {
 
     /// Presses and releases a pointer button (`"left"`, `"right"`, ...; see
     /// [`BUTTONS`]).
-    #[allow(dead_code, reason = "pointer input is for the input tests to come")]
     pub fn click(&mut self, button: &str) -> Result<()> {
         if !BUTTONS.contains(&button) {
             bail!(

@@ -5,9 +5,9 @@
 //! too; the alpha channel is dropped), and a [`PixelCheck`] compares one
 //! pixel with an expected colour, each channel within a tolerance.
 //!
-//! A scenario's `[[test.screen]]` entries become [`ScreenStep`]s; the
-//! harness (`test.rs`) takes the screenshot when the step's `after` regex
-//! matches a serial line, checks its pixels, then sends its keys.
+//! The steps of a scenario (see `step.rs`) take screenshots and check
+//! their pixels with [`check_pixels`]; a click needs only the screen's size,
+//! which [`Screenshot::dimensions`] reads from the PNG header.
 
 use std::fmt;
 use std::fs::File;
@@ -35,6 +35,17 @@ impl Screenshot {
             File::open(path).with_context(|| format!("could not open {}", path.display()))?;
         Screenshot::decode(BufReader::new(file))
             .with_context(|| format!("could not read {} as a PNG screenshot", path.display()))
+    }
+
+    /// The width and height of a PNG file, from its header alone.
+    pub fn dimensions(path: &Path) -> Result<(u32, u32)> {
+        let file =
+            File::open(path).with_context(|| format!("could not open {}", path.display()))?;
+        let reader = png::Decoder::new(BufReader::new(file))
+            .read_info()
+            .with_context(|| format!("{} is not a valid PNG", path.display()))?;
+        let info = reader.info();
+        Ok((info.width, info.height))
     }
 
     /// Decodes PNG data.
@@ -147,28 +158,18 @@ impl PixelCheck {
     }
 }
 
-/// One `[[test.screen]]` entry of a scenario.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScreenStep {
-    /// The regex on serial lines (placeholders as in `judge.rs`) whose first
-    /// match, after the previous step's line, triggers this step.
-    pub after: String,
-    /// Names the PNG: `target/qemu-tests/<job>-<name>.png`.
-    pub name: String,
-    /// The pixels to check.
-    pub pixels: Vec<PixelCheck>,
-    /// Key chords to send after the screenshot (see
-    /// [`Qmp::send_key`](crate::qmp::Qmp::send_key)).
-    pub keys: Vec<String>,
-}
-
-/// Checks every pixel of `step` in `shot`; returns one failure line per
-/// mismatch, naming the step and the PNG.
-pub fn check_pixels(step: &ScreenStep, shot: &Screenshot, png: &Path) -> Vec<String> {
-    step.pixels
+/// Checks `pixels` in `shot`; returns one failure line per mismatch,
+/// naming the step (`label`) and the PNG.
+pub fn check_pixels(
+    label: &str,
+    pixels: &[PixelCheck],
+    shot: &Screenshot,
+    png: &Path,
+) -> Vec<String> {
+    pixels
         .iter()
         .filter_map(|p| p.check(shot))
-        .map(|m| format!("screen `{}`: {m} (in {})", step.name, png.display()))
+        .map(|m| format!("{label}: {m} (in {})", png.display()))
         .collect()
 }
 
@@ -222,6 +223,7 @@ mod tests {
             let path = temp(&format!("rt{channels}"));
             write_png(&path, 3, 2, color, &pixels(channels));
             let shot = Screenshot::load(&path).unwrap();
+            assert_eq!(Screenshot::dimensions(&path).unwrap(), (3, 2));
             let _ = std::fs::remove_file(&path);
             assert_eq!((shot.width, shot.height), (3, 2));
             assert_eq!(shot.rgb, pixels(3));
@@ -229,6 +231,8 @@ mod tests {
             assert_eq!(shot.pixel(2, 1), Some([20, 20, 7]));
             assert_eq!(shot.pixel(3, 0), None);
             assert_eq!(shot.pixel(0, 2), None);
+            let e = Screenshot::dimensions(&path).unwrap_err();
+            assert!(e.to_string().contains("could not open"), "{e:#}");
         }
     }
 
@@ -252,6 +256,8 @@ mod tests {
 
         std::fs::write(&path, b"not a png").unwrap();
         let e = format!("{:#}", Screenshot::load(&path).unwrap_err());
+        assert!(e.contains("not a valid PNG"), "{e}");
+        let e = format!("{:#}", Screenshot::dimensions(&path).unwrap_err());
         assert!(e.contains("not a valid PNG"), "{e}");
         let _ = std::fs::remove_file(&path);
 
@@ -292,14 +298,9 @@ mod tests {
             check(3, 0, [0, 0, 0], 0).check(&shot).unwrap(),
             "pixel (3, 0): expected #000000, but the screen is only 3x2"
         );
-        let step = ScreenStep {
-            after: "x".into(),
-            name: "desk".into(),
-            pixels: vec![check(0, 0, [0, 0, 7], 0), check(1, 0, [0, 0, 0], 0)],
-            keys: Vec::new(),
-        };
+        let pixels = [check(0, 0, [0, 0, 7], 0), check(1, 0, [0, 0, 0], 0)];
         assert_eq!(
-            check_pixels(&step, &shot, Path::new("t/a.png")),
+            check_pixels("screen `desk`", &pixels, &shot, Path::new("t/a.png")),
             ["screen `desk`: pixel (1, 0): expected #000000, found #0a0007 (in t/a.png)"]
         );
     }

@@ -51,13 +51,35 @@
 //!                             # pixels the screen must show; tolerance per channel (default 0)
 //! keys = ["a", "ret", "shift-a"] # QEMU key codes (qcodes) to send after the screenshot;
 //!                             # a chord joins codes with `-`
+//!
+//! [[test.step]]               # one step of input and checks (see step.rs); steps run in order
+//! after = 'window \d+ presented' # regex: wait for a line matching it, after the line that
+//!                             # finished the previous step (needed on the first step; without
+//!                             # it a step is due when the previous one finished)
+//! screen = "focus"            # take a screenshot: [a-z0-9_-], unique among screens and steps;
+//!                             # saved as target/qemu-tests/<job>-<name>.png
+//! pixels = [{ x = 38, y = 150, rgb = "#ffffff" }] # as in [[test.screen]]; needs `screen`
+//! click = { x = 200, y = 160, button = "left" } # after the screenshot: move the pointer to
+//!                             # this screen pixel (QMP abs axes, scaled to 0..=32767 of the
+//!                             # screen's size), then press and release the button
+//!                             # ("left" unless given)
+//! keys = ["a", "ctrl-alt-tab"] # after the click, as in [[test.screen]]
+//! expect = ['left: .*key a$'] # each must match a line read after the input; the line that
+//!                             # matches the last of them finishes the step
+//! forbid = ['right: .*key a$'] # none may match a line read after the input, to the end of
+//!                             # the log
 //! ```
 //!
+//! A `[[test.screen]]` entry is a step with `after`, `screen`, `pixels` and
+//! `keys`; a scenario has one kind of entry or the other, not both. A step
+//! must do or check something (`after` alone is a wait).
+//!
 //! A scenario needs `exit_when_done = true` unless it has `[[test.screen]]`
-//! entries. With screens and no `exit_when_done`, the harness itself stops
-//! QEMU (QMP `quit`) once every screen entry is done and every `expect`,
-//! `expect_smp`, run `expect` and `order` regex has matched, and the run can
-//! pass without the kernel's isa-debug-exit status (see `test.rs`).
+//! or `[[test.step]]` entries. With steps and no `exit_when_done`, the
+//! harness itself stops QEMU (QMP `quit`) once every step is done and every
+//! `expect`, `expect_smp`, run `expect` and `order` regex has matched, and
+//! the run can pass without the kernel's isa-debug-exit status (see
+//! `test.rs`).
 //!
 //! A CPU pin becomes an affinity mask with bit `cpu` set; the kernel takes the
 //! bit index modulo the number of CPUs online, so a scenario written for four
@@ -80,8 +102,10 @@ use kcore::bootimage::{
 };
 use serde::Deserialize;
 
-use crate::judge::Checks;
-use crate::screen::{PixelCheck, Rgb, ScreenStep};
+mod test_table;
+
+use test_table::{RawTest, convert_test};
+pub use test_table::{RunSpec, TestSpec};
 
 /// Longest program (domain) name before instance expansion.
 pub const PROGRAM_NAME_LEN: usize = 24;
@@ -115,49 +139,6 @@ pub struct SolutionFile {
     pub policy: Option<PathBuf>,
     /// The `[test]` table, if the file is a QEMU scenario.
     pub test: Option<TestSpec>,
-}
-
-/// One QEMU configuration a scenario runs in.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct RunSpec {
-    /// Number of CPUs (`-smp`).
-    pub smp: u32,
-    /// CPU model (`-cpu`).
-    pub cpu: String,
-    /// Kernel command-line options added to the scenario's `append` for
-    /// this run only (for example `fastpath=off`).
-    pub append: String,
-    /// Log regexes this run must show, besides the scenario's `expect`.
-    pub expect: Vec<String>,
-}
-
-/// The `[test]` table of a scenario.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TestSpec {
-    /// What the scenario shows.
-    pub description: String,
-    /// Wall-clock limit of one run, in seconds.
-    pub timeout_secs: u64,
-    /// Kernel command line.
-    pub append: String,
-    /// The QEMU configurations to run.
-    pub runs: Vec<RunSpec>,
-    /// The log checks.
-    pub checks: Checks,
-    /// The `[[test.screen]]` entries, in order.
-    pub screens: Vec<ScreenStep>,
-}
-
-/// The runs a scenario gets when it names none.
-pub fn default_runs() -> Vec<RunSpec> {
-    [(4, "max"), (1, "max"), (4, "qemu64")]
-        .into_iter()
-        .map(|(smp, cpu)| RunSpec {
-            smp,
-            cpu: cpu.to_string(),
-            ..RunSpec::default()
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]
@@ -207,58 +188,6 @@ struct RawChannel {
     grant: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTest {
-    #[serde(default)]
-    description: String,
-    timeout_secs: Option<i64>,
-    #[serde(default)]
-    append: String,
-    runs: Option<Vec<RawRun>>,
-    #[serde(default)]
-    expect: Vec<String>,
-    #[serde(default)]
-    expect_smp: Vec<String>,
-    #[serde(default)]
-    forbid: Vec<String>,
-    #[serde(default)]
-    order: Vec<Vec<String>>,
-    #[serde(default)]
-    screen: Vec<RawScreen>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScreen {
-    after: String,
-    name: String,
-    #[serde(default)]
-    pixels: Vec<RawPixel>,
-    #[serde(default)]
-    keys: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPixel {
-    x: i64,
-    y: i64,
-    rgb: String,
-    tolerance: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRun {
-    smp: Option<i64>,
-    cpu: Option<String>,
-    #[serde(default)]
-    append: String,
-    #[serde(default)]
-    expect: Vec<String>,
-}
-
 impl SolutionFile {
     /// Reads, parses and validates a solution file.
     pub fn load(path: &Path) -> Result<SolutionFile> {
@@ -279,11 +208,11 @@ impl SolutionFile {
             .map(convert_test)
             .transpose()
             .map_err(in_file)?;
-        if test.as_ref().is_some_and(|t| t.screens.is_empty()) && !solution.exit_when_done {
+        if test.as_ref().is_some_and(|t| t.steps.is_empty()) && !solution.exit_when_done {
             return Err(in_file(
                 "a [test] scenario needs `exit_when_done = true` in [solution]: the harness \
-                 waits for the kernel to exit QEMU (only a scenario with [[test.screen]] \
-                 entries may leave it out; the harness then stops QEMU itself)"
+                 waits for the kernel to exit QEMU (only a scenario with [[test.screen]] or \
+                 [[test.step]] entries may leave it out; the harness then stops QEMU itself)"
                     .into(),
             ));
         }
@@ -655,126 +584,6 @@ pub fn parse_expect(s: &str) -> Result<Expect, String> {
 
 fn bad_expect(s: &str) -> String {
     format!("bad expect {s:?}: write \"exit N\" (N an integer), \"fault\" or \"any\"")
-}
-
-fn convert_test(t: &RawTest) -> Result<TestSpec, String> {
-    let timeout_secs = t.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS as i64);
-    if timeout_secs < 1 {
-        return Err(format!(
-            "[test] timeout_secs = {timeout_secs} must be at least 1"
-        ));
-    }
-    let runs = match &t.runs {
-        None => default_runs(),
-        Some(runs) if runs.is_empty() => {
-            return Err("[test] runs is empty (leave it out for the default runs)".into());
-        }
-        Some(runs) => runs.iter().map(convert_run).collect::<Result<_, _>>()?,
-    };
-    let mut order = Vec::new();
-    for pair in &t.order {
-        match pair.as_slice() {
-            [a, b] => order.push((a.clone(), b.clone())),
-            _ => {
-                return Err(format!(
-                    "[test] order entries are pairs [\"a\", \"b\"], found {pair:?}"
-                ));
-            }
-        }
-    }
-    let checks = Checks {
-        expect: t.expect.clone(),
-        expect_smp: t.expect_smp.clone(),
-        forbid: t.forbid.clone(),
-        order,
-    };
-    checks.validate().map_err(|e| format!("[test] {e}"))?;
-    let mut screens: Vec<ScreenStep> = Vec::new();
-    for (i, raw) in t.screen.iter().enumerate() {
-        let step = convert_screen(raw).map_err(|e| {
-            format!(
-                "[[test.screen]] number {} (name {:?}): {e}",
-                i + 1,
-                raw.name
-            )
-        })?;
-        if screens.iter().any(|s| s.name == step.name) {
-            return Err(format!(
-                "[[test.screen]] name {:?} is used twice (it names the PNG file)",
-                step.name
-            ));
-        }
-        screens.push(step);
-    }
-    Ok(TestSpec {
-        description: t.description.clone(),
-        timeout_secs: timeout_secs as u64,
-        append: t.append.clone(),
-        runs,
-        checks,
-        screens,
-    })
-}
-
-/// Longest `[[test.screen]]` name.
-pub const SCREEN_NAME_LEN: usize = 32;
-
-fn convert_screen(s: &RawScreen) -> Result<ScreenStep, String> {
-    if !is_label(&s.name) || s.name.len() > SCREEN_NAME_LEN {
-        return Err(format!(
-            "name must be 1 to {SCREEN_NAME_LEN} characters of [a-z0-9_-]"
-        ));
-    }
-    crate::judge::compile(&s.after, 4).map_err(|e| format!("bad regex in `after`: {e}"))?;
-    let coordinate = |axis: &str, v: i64| {
-        u32::try_from(v).map_err(|_| format!("pixel {axis} = {v} is outside 0..={}", u32::MAX))
-    };
-    let mut pixels = Vec::new();
-    for p in &s.pixels {
-        let tolerance = p.tolerance.unwrap_or(0);
-        pixels.push(PixelCheck {
-            x: coordinate("x", p.x)?,
-            y: coordinate("y", p.y)?,
-            rgb: Rgb::parse(&p.rgb)?,
-            tolerance: u8::try_from(tolerance)
-                .map_err(|_| format!("pixel tolerance = {tolerance} is outside 0..=255"))?,
-        });
-    }
-    for key in &s.keys {
-        crate::qmp::parse_chord(key)?;
-    }
-    Ok(ScreenStep {
-        after: s.after.clone(),
-        name: s.name.clone(),
-        pixels,
-        keys: s.keys.clone(),
-    })
-}
-
-fn convert_run(r: &RawRun) -> Result<RunSpec, String> {
-    let smp = r.smp.unwrap_or(4);
-    if !(1..=MAX_SMP as i64).contains(&smp) {
-        return Err(format!("[test] run smp = {smp} is outside 1..={MAX_SMP}"));
-    }
-    let cpu = r.cpu.clone().unwrap_or_else(|| "max".into());
-    let cpu_ok = !cpu.is_empty()
-        && cpu
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-.,=+".contains(&b));
-    if !cpu_ok {
-        return Err(format!("[test] run cpu = {cpu:?} is not a QEMU CPU model"));
-    }
-    let checks = Checks {
-        expect: r.expect.clone(),
-        ..Checks::default()
-    };
-    checks.validate().map_err(|e| format!("[test] run: {e}"))?;
-    Ok(RunSpec {
-        smp: smp as u32,
-        cpu,
-        append: r.append.trim().to_string(),
-        expect: r.expect.clone(),
-    })
 }
 
 #[cfg(test)]

@@ -8,34 +8,40 @@
 //! the failed checks, the exact QEMU command, and the end of the serial log;
 //! a timeout prints the whole log. Up to `--jobs` QEMUs run at once.
 //!
-//! # Screens
+//! # Steps
 //!
-//! A scenario with `[[test.screen]]` entries (see `solution.rs`) runs with a
-//! QMP socket at `target/qemu-tests/<job>.qmp`. While QEMU runs, the harness
-//! reads the serial log as it grows. The entries are taken in order: the
-//! first line (after the line that triggered the previous entry) that
-//! matches an entry's `after` regex triggers it. The harness then saves the
-//! screen (QMP `screendump`) to `target/qemu-tests/<job>-<name>.png`,
-//! checks the entry's pixels, and sends its keys. A pixel that differs, a
-//! QMP error, or an entry whose `after` never matched before QEMU ended or
-//! the timeout is a `failed:` line.
+//! A scenario with `[[test.step]]` (or `[[test.screen]]`) entries (see
+//! `solution.rs` and `step.rs`) runs with a QMP socket at
+//! `target/qemu-tests/<job>.qmp` (`test/steps.rs`). While QEMU runs, the
+//! harness reads the serial log as it grows and feeds it line by line to a
+//! [`Sequencer`](crate::step::Sequencer). When a step is due, the harness
+//! takes its actions through QMP: saves the screen (`screendump`) to
+//! `target/qemu-tests/<job>-<screen>.png` and checks its pixels; moves the
+//! pointer to the click's screen pixel and presses and releases the button
+//! (scaled with the screen's size, which a screenshot of the step gives, or
+//! else one saved for that purpose as `<job>.pointer.png`); then sends the
+//! keys. The step then waits for its `expect` lines, and its `forbid`
+//! regexes are checked over the rest of the log once QEMU has ended. A
+//! pixel that differs, a `forbid` line, a QMP error, or a step that did not
+//! finish before QEMU ended or the timeout is a `failed:` line; a step
+//! whose actions fail (a QMP error) stops the steps after it, and the
+//! harness stops QEMU.
 //!
 //! How the run ends depends on `exit_when_done`:
 //!
-//! - `true`: as without screens, the kernel exits QEMU, and the run must end
+//! - `true`: as without steps, the kernel exits QEMU, and the run must end
 //!   with the pass status 33.
-//! - `false`: once every screen entry is done and every `expect`,
-//!   `expect_smp`, run `expect` and `order` regex has matched a line, the
-//!   harness sends QMP `quit`. That ending counts as a pass without the
-//!   isa-debug-exit status; the log checks (including `forbid`, over the
-//!   lines logged until then) and the screen checks decide the run.
+//! - `false`: once every step is done and every `expect`, `expect_smp`, run
+//!   `expect` and `order` regex has matched a line, the harness sends QMP
+//!   `quit`. That ending counts as a pass without the isa-debug-exit
+//!   status; the log checks (including `forbid`, over the lines logged
+//!   until then) and the step checks decide the run.
 //!
-//! Scenarios without screens run exactly as before: no QMP socket, and the
-//! log is judged once QEMU has exited.
+//! Scenarios without steps run without a QMP socket, and the log is judged
+//! once QEMU has exited.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -43,22 +49,16 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::build::{self, Artifacts, Profile};
-use crate::judge::{self, Checks, Outcome};
-use crate::qemu::{self, Display, QemuConfig, Running, SerialFollower, TimedRun};
-use crate::qmp::{self, Qmp};
-use crate::screen::{self, ScreenStep, Screenshot};
+use crate::judge::{self, Outcome};
+use crate::qemu::{self, Display, QemuConfig};
 use crate::setup;
 use crate::solution::{RunSpec, SolutionFile, TestSpec};
 use crate::workspace::{Workspace, add_packages, run_step};
 
+mod steps;
+
 /// Lines of serial log shown with a failure (a timeout shows all of it).
 const LOG_TAIL: usize = 200;
-
-/// How long QEMU may take to exit after QMP `quit`.
-const QUIT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How often a run with screens reads the serial log.
-const SCREEN_POLL: Duration = Duration::from_millis(5);
 
 /// What `cargo xtask test` was asked to do.
 #[derive(Clone, Debug, Default)]
@@ -296,7 +296,7 @@ fn run_job(
     let test = job.test;
     let log = out_dir.join(format!("{}.log", job.file_stem()));
     let stderr_log = out_dir.join(format!("{}.stderr", job.file_stem()));
-    let qmp = (!test.screens.is_empty())
+    let qmp = (!test.steps.is_empty())
         .then(|| qemu::qmp_socket_path(out_dir.join(format!("{}.qmp", job.file_stem()))));
     let config = QemuConfig {
         kernel: artifacts.kernel.clone(),
@@ -326,21 +326,21 @@ fn run_job(
     let run = match &qmp {
         None => qemu::run_timed(command, &log, &stderr_log, timeout).map(|run| (run, Vec::new())),
         Some(qmp) => {
-            let screens = ScreenRun {
+            let steps = steps::StepRun {
                 job,
                 qmp,
                 out_dir,
                 checks: &checks,
                 ws,
             };
-            screens.run(command, &log, &stderr_log, timeout, &mut notes)
+            steps.run(command, &log, &stderr_log, timeout, &mut notes)
         }
     };
     if let Some(qmp) = &qmp {
         let _ = std::fs::remove_file(qmp);
     }
     let (failures, seconds, outcome) = match run {
-        Ok((run, screen_failures)) => {
+        Ok((run, step_failures)) => {
             let text = std::fs::read(&log)
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
@@ -350,7 +350,7 @@ fn run_job(
                 judge::Ending::GuestExit
             };
             let mut failures = judge::judge(run.outcome, &text, &checks, job.run.smp, ending);
-            failures.extend(screen_failures);
+            failures.extend(step_failures);
             (failures, run.elapsed.as_secs_f64(), Some(run.outcome))
         }
         Err(e) => (vec![format!("could not run QEMU: {e:#}")], 0.0, None),
@@ -382,206 +382,6 @@ fn run_job(
         label: job.label(),
         passed,
         seconds,
-    }
-}
-
-/// One run of a scenario with `[[test.screen]]` entries (see the module
-/// docs).
-struct ScreenRun<'a> {
-    job: &'a Job<'a>,
-    /// The QMP socket QEMU opens.
-    qmp: &'a Path,
-    out_dir: &'a Path,
-    /// The log checks, the run's own `expect` included.
-    checks: &'a Checks,
-    ws: &'a Workspace,
-}
-
-impl ScreenRun<'_> {
-    /// Where the screenshot of `step` goes.
-    fn png(&self, step: &ScreenStep) -> PathBuf {
-        self.out_dir
-            .join(format!("{}-{}.png", self.job.file_stem(), step.name))
-    }
-
-    /// Runs QEMU, taking the screen steps as their lines appear, until QEMU
-    /// exits, the harness stops it, or the timeout. Returns how it ended and
-    /// the screen failures; `notes` gets one line per saved screenshot.
-    fn run(
-        &self,
-        command: Command,
-        log: &Path,
-        stderr_log: &Path,
-        timeout: Duration,
-        notes: &mut Vec<String>,
-    ) -> Result<(TimedRun, Vec<String>)> {
-        let smp = self.job.run.smp;
-        let steps = &self.job.test.screens;
-        let exit_when_done = self.job.scenario.file.solution.exit_when_done;
-        let mut afters = Vec::new();
-        for step in steps {
-            let re = judge::compile(&step.after, smp)
-                .with_context(|| format!("screen `{}`: bad regex in `after`", step.name))?;
-            afters.push(re);
-            // An old picture must not pass for this run's.
-            let _ = std::fs::remove_file(self.png(step));
-        }
-        let mut pending = judge::required(self.checks, smp);
-        let mut failures = Vec::new();
-        let mut client: Option<Qmp> = None;
-        let mut next = 0;
-        let mut running = Running::spawn(command, log, stderr_log)?;
-        let mut serial = SerialFollower::new(log);
-        let outcome = loop {
-            let exited = running.try_wait()?;
-            let lines = if exited.is_some() {
-                serial.finish()
-            } else {
-                serial.poll()
-            };
-            let first_number = serial.lines() - lines.len() + 1;
-            for (i, line) in lines.iter().enumerate() {
-                pending.retain(|re| !re.is_match(line));
-                if next == steps.len() || !afters[next].is_match(line) {
-                    continue;
-                }
-                let step = &steps[next];
-                next += 1;
-                if exited.is_some() {
-                    failures.push(format!(
-                        "screen `{}`: `after` matched line {} only as QEMU exited, too late \
-                         for a screenshot: {line}",
-                        step.name,
-                        first_number + i
-                    ));
-                    continue;
-                }
-                failures.extend(self.take(step, &mut running, &mut client, notes));
-            }
-            if let Some(outcome) = exited {
-                break outcome;
-            }
-            if next == steps.len() && !exit_when_done && pending.is_empty() {
-                break self.stop(&mut running, &mut client, &mut failures);
-            }
-            if running.elapsed() >= timeout {
-                running.kill();
-                break Outcome::Timeout(timeout);
-            }
-            std::thread::sleep(SCREEN_POLL);
-        };
-        for (step, re) in steps.iter().zip(&afters).skip(next) {
-            failures.push(format!(
-                "screen `{}`: `after` /{}/ never matched",
-                step.name,
-                re.as_str()
-            ));
-        }
-        Ok((
-            TimedRun {
-                outcome,
-                elapsed: running.elapsed(),
-            },
-            failures,
-        ))
-    }
-
-    /// The QMP connection, opened on first use.
-    fn client<'c>(
-        &self,
-        running: &mut Running,
-        client: &'c mut Option<Qmp>,
-    ) -> Result<&'c mut Qmp> {
-        if client.is_none() {
-            let alive = || matches!(running.try_wait(), Ok(None));
-            *client = Some(Qmp::connect(self.qmp, qmp::CONNECT_TIMEOUT, alive)?);
-        }
-        Ok(client.as_mut().expect("just connected"))
-    }
-
-    /// Takes one screen step: screenshot, pixel checks, keys. Returns its
-    /// failures.
-    fn take(
-        &self,
-        step: &ScreenStep,
-        running: &mut Running,
-        client: &mut Option<Qmp>,
-        notes: &mut Vec<String>,
-    ) -> Vec<String> {
-        let png = self.png(step);
-        let shown = PathBuf::from(self.ws.show(&png).to_string());
-        let result = (|| -> Result<Vec<String>> {
-            let qmp = self.client(running, client)?;
-            qmp.screendump(&png)?;
-            let shot = Screenshot::load(&png)?;
-            notes.push(format!(
-                "screen `{}`: {} ({}x{})",
-                step.name,
-                shown.display(),
-                shot.width,
-                shot.height
-            ));
-            let mut failures = screen::check_pixels(step, &shot, &shown);
-            for key in &step.keys {
-                if let Err(e) = qmp.send_key(key) {
-                    failures.push(format!("screen `{}`: key {key:?}: {e:#}", step.name));
-                    break;
-                }
-            }
-            Ok(failures)
-        })();
-        result.unwrap_or_else(|e| {
-            // A QMP error as QEMU exits is QEMU's exit, not a QMP fault.
-            let why = match running.wait_for(Duration::from_secs(1)) {
-                Ok(Some(outcome)) => {
-                    let hint = if self.job.scenario.file.solution.exit_when_done {
-                        "; with `exit_when_done = true` the kernel may exit QEMU right after \
-                         the line"
-                    } else {
-                        ""
-                    };
-                    format!("QEMU ended ({outcome}) before the screenshot{hint} ({e:#})")
-                }
-                _ => format!("{e:#}"),
-            };
-            vec![format!("screen `{}`: {why}", step.name)]
-        })
-    }
-
-    /// Stops QEMU through QMP `quit` (killing it if that fails) and returns
-    /// the outcome: [`Outcome::Stopped`], unless QEMU ended some other way
-    /// first.
-    fn stop(
-        &self,
-        running: &mut Running,
-        client: &mut Option<Qmp>,
-        failures: &mut Vec<String>,
-    ) -> Outcome {
-        let quit = self
-            .client(running, client)
-            .and_then(|qmp| qmp.quit())
-            .and_then(|()| running.wait_for(QUIT_TIMEOUT));
-        match quit {
-            Ok(Some(Outcome::Exited(0))) => Outcome::Stopped,
-            Ok(Some(other)) => other,
-            Ok(None) => {
-                running.kill();
-                failures.push(format!(
-                    "QEMU did not exit within {} s of QMP `quit`; killed",
-                    QUIT_TIMEOUT.as_secs()
-                ));
-                Outcome::Stopped
-            }
-            Err(e) => {
-                if let Ok(Some(outcome)) = running.try_wait() {
-                    // It ended by itself meanwhile; judge that ending.
-                    return outcome;
-                }
-                running.kill();
-                failures.push(format!("could not stop QEMU through QMP: {e:#}; killed"));
-                Outcome::Stopped
-            }
-        }
     }
 }
 
@@ -712,7 +512,7 @@ mod tests {
             append: String::new(),
             runs: Vec::new(),
             checks: Default::default(),
-            screens: Vec::new(),
+            steps: Vec::new(),
         };
         let job = Job {
             scenario: &scenario,

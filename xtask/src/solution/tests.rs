@@ -1,6 +1,9 @@
 //! Tests of the solution schema: defaults, expansion, and every error.
 
+use super::test_table::default_runs;
 use super::*;
+use crate::screen::{PixelCheck, Rgb};
+use crate::step::Click;
 
 fn parse(text: &str) -> Result<SolutionFile> {
     SolutionFile::parse(Path::new("policies/tests/x.toml"), text)
@@ -509,11 +512,15 @@ name = "after_typing-2"
 fn screen_entries() {
     let f = parse(SCREENS).unwrap();
     assert!(!f.solution.exit_when_done);
-    let screens = &f.test.unwrap().screens;
+    let screens = &f.test.unwrap().steps;
     assert_eq!(screens.len(), 2);
     let desk = &screens[0];
-    assert_eq!(desk.after, r"display-server: frame \d+ presented");
-    assert_eq!(desk.name, "desktop");
+    assert_eq!(desk.label, "screen `desktop`");
+    assert_eq!(
+        desk.after.as_deref(),
+        Some(r"display-server: frame \d+ presented")
+    );
+    assert_eq!(desk.screen.as_deref(), Some("desktop"));
     assert_eq!(
         desk.pixels,
         [
@@ -532,12 +539,13 @@ fn screen_entries() {
         ]
     );
     assert_eq!(desk.keys, ["a", "ret", "shift-a"]);
-    assert_eq!(screens[1].name, "after_typing-2");
+    assert!(desk.click.is_none() && desk.expect.is_empty() && desk.forbid.is_empty());
+    assert_eq!(screens[1].screen.as_deref(), Some("after_typing-2"));
     assert!(screens[1].pixels.is_empty() && screens[1].keys.is_empty());
 
     // Without screens, a scenario has no entries.
     let plain = parse("[solution]\nname = \"t\"\nexit_when_done = true\n[test]\n").unwrap();
-    assert!(plain.test.unwrap().screens.is_empty());
+    assert!(plain.test.unwrap().steps.is_empty());
 }
 
 #[test]
@@ -600,4 +608,135 @@ fn restart_count_and_its_rules() {
          [[channel]]\nname = \"c\"\nclient = \"a\"\nserver = \"b\"\n"
     );
     assert_eq!(parse(&client).unwrap().solution.programs[0].restarts, 1);
+}
+
+const STEPS: &str = r##"
+[solution]
+name = "focus"
+
+[[test.step]]
+after = 'window \d+ presented'
+screen = "start"
+pixels = [{ x = 38, y = 150, rgb = "#a09c7a" }]
+click = { x = 200, y = 160 }
+keys = ["a", "ctrl-alt-tab"]
+expect = ['left: .*key a$', 'cpu{last_cpu}']
+forbid = ['right: .*key a$']
+
+[[test.step]]
+click = { x = 65535, y = 0, button = "right" }
+
+[[test.step]]
+after = 'later'
+expect = ['done']
+"##;
+
+#[test]
+fn step_entries() {
+    let f = parse(STEPS).unwrap();
+    assert!(!f.solution.exit_when_done);
+    let steps = f.test.unwrap().steps;
+    assert_eq!(steps.len(), 3);
+    let first = &steps[0];
+    assert_eq!(first.label, "step 1 (screen `start`)");
+    assert_eq!(first.after.as_deref(), Some(r"window \d+ presented"));
+    assert_eq!(first.screen.as_deref(), Some("start"));
+    assert_eq!(
+        first.pixels,
+        [PixelCheck {
+            x: 38,
+            y: 150,
+            rgb: Rgb([0xa0, 0x9c, 0x7a]),
+            tolerance: 0
+        }]
+    );
+    assert_eq!(
+        first.click,
+        Some(Click {
+            x: 200,
+            y: 160,
+            button: "left".into()
+        })
+    );
+    assert_eq!(first.keys, ["a", "ctrl-alt-tab"]);
+    assert_eq!(first.expect, ["left: .*key a$", "cpu{last_cpu}"]);
+    assert_eq!(first.forbid, ["right: .*key a$"]);
+
+    let second = &steps[1];
+    assert_eq!(second.label, "step 2");
+    assert_eq!(second.after, None);
+    assert_eq!(second.screen, None);
+    assert_eq!(
+        second.click,
+        Some(Click {
+            x: 65535,
+            y: 0,
+            button: "right".into()
+        })
+    );
+    assert!(second.keys.is_empty() && second.expect.is_empty() && second.forbid.is_empty());
+    assert_eq!(steps[2].after.as_deref(), Some("later"));
+    assert_eq!(steps[2].expect, ["done"]);
+}
+
+#[test]
+fn bad_step_entries() {
+    let head = "[solution]\nname = \"s\"\n[test]\n";
+    let first = |body: &str| format!("{head}[[test.step]]\nafter = 'x'\n{body}\n");
+    let second = |body: &str| format!("{}[[test.step]]\n{body}\n", first(""));
+
+    // The first step waits for the guest; later ones need not.
+    let e = err(&format!("{head}[[test.step]]\nkeys = [\"a\"]\n"));
+    assert!(e.contains("number 1") && e.contains("needs `after`"), "{e}");
+    assert!(parse(&second("keys = [\"a\"]")).is_ok());
+    // `after` alone is a wait; nothing at all is a mistake.
+    assert!(parse(&first("")).is_ok());
+    let e = err(&second(""));
+    assert!(e.contains("number 2") && e.contains("does nothing"), "{e}");
+
+    for (what, body) in [
+        ("after", "after = '('"),
+        ("expect", "expect = ['a', '[']"),
+        ("forbid", "forbid = ['(']"),
+    ] {
+        let e = err(&second(body));
+        assert!(e.contains(&format!("bad regex in `{what}`")), "{e}");
+    }
+    let e = err(&first("pixels = [{ x = 1, y = 2, rgb = \"#000000\" }]"));
+    assert!(e.contains("`pixels` needs `screen`"), "{e}");
+    let e = err(&first(
+        "screen = \"s\"\npixels = [{ x = 1, y = 2, rgb = \"#00000\" }]",
+    ));
+    assert!(e.contains("#rrggbb"), "{e}");
+    let e = err(&first("screen = \"Shot\""));
+    assert!(
+        e.contains("screen: name must be") && e.contains("[a-z0-9_-]"),
+        "{e}"
+    );
+    let e = err(&first("keys = [\"space\"]"));
+    assert!(e.contains("`spc`"), "{e}");
+
+    let e = err(&first("click = { x = -1, y = 2 }"));
+    assert!(e.contains("click x = -1 is outside 0..=65535"), "{e}");
+    let e = err(&first("click = { x = 1, y = 65536 }"));
+    assert!(e.contains("click y = 65536"), "{e}");
+    let e = err(&first("click = { x = 1, y = 2, button = \"Left\" }"));
+    assert!(
+        e.contains("not a QEMU pointer button") && e.contains("wheel-up"),
+        "{e}"
+    );
+    assert!(err(&first("click = { x = 1 }")).contains("missing field `y`"));
+    assert!(err(&first("click = { x = 1, y = 2, z = 3 }")).contains("unknown field `z`"));
+    assert!(err(&first("delay = 3")).contains("unknown field `delay`"));
+
+    // Screen names are unique over the steps; the kinds of entry do not mix.
+    let twice = format!("{}[[test.step]]\nscreen = \"a\"\n", first("screen = \"a\""));
+    let e = err(&twice);
+    assert!(e.contains("screen \"a\" is used twice"), "{e}");
+    let mixed = format!("{}[[test.screen]]\nafter = 'y'\nname = \"n\"\n", first(""));
+    let e = err(&mixed);
+    assert!(e.contains("both [[test.screen]] and [[test.step]]"), "{e}");
+
+    // Steps, like screens, let the harness end the run.
+    assert!(parse(&first("")).is_ok_and(|f| !f.solution.exit_when_done));
 }

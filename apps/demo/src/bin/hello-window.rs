@@ -7,11 +7,15 @@
 //! Argument 0, 1 and 2 pick #2a6f97, #8c2f39 and #3a7d44; any other value
 //! picks a colour derived from it by a hash.
 //!
-//! Log lines:
+//! Log lines (the kernel prefixes each with the domain's label, so a
+//! scenario with several clients can tell them apart; the window id names
+//! the window on the display server):
 //! - `hello-window: window <id> presented (320x200)` once the first frame is sent;
-//! - `hello-window: key <char>` for each key press (control characters escaped,
-//!   keys without a character as `<0x...>`);
-//! - `hello-window: click at <x>,<y>` for each button press;
+//! - `hello-window: window <id>: key <char>` for each key press (control
+//!   characters escaped, keys without a character as `<0x...>`);
+//! - `hello-window: window <id>: click at <x>,<y>` for each button press, in
+//!   window coordinates;
+//! - `hello-window: window <id>: focus gained` and `... focus lost`;
 //! - `hello-window: <what>: <error>` if a request fails, for example
 //!   `hello-window: channel: not found`; the program then exits with 1.
 
@@ -79,11 +83,18 @@ fn main() -> i32 {
         HEIGHT
     );
 
+    let id = win.id();
     let result = win.run_until(deadline, |_, event| {
         match event {
-            Event::KeyDown(Key::Char(c)) => rt::println!("hello-window: key {}", c.escape_debug()),
-            Event::KeyDown(key) => rt::println!("hello-window: key {}", key),
-            Event::ButtonDown { x, y } => rt::println!("hello-window: click at {},{}", x, y),
+            Event::KeyDown(Key::Char(c)) => {
+                rt::println!("hello-window: window {}: key {}", id, c.escape_debug())
+            }
+            Event::KeyDown(key) => rt::println!("hello-window: window {}: key {}", id, key),
+            Event::ButtonDown { x, y } => {
+                rt::println!("hello-window: window {}: click at {},{}", id, x, y)
+            }
+            Event::FocusGained => rt::println!("hello-window: window {}: focus gained", id),
+            Event::FocusLost => rt::println!("hello-window: window {}: focus lost", id),
             _ => {}
         }
         true
