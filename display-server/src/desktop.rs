@@ -81,6 +81,22 @@ pub fn size_allowed(width: u32, height: u32) -> bool {
     (MIN_SIZE..=MAX_SIZE.0).contains(&width) && (MIN_SIZE..=MAX_SIZE.1).contains(&height)
 }
 
+/// The largest value of an absolute pointer axis (virtio-tablet,
+/// `ABS_X`/`ABS_Y`).
+pub const ABS_MAX: u32 = 32767;
+
+/// The screen pixel, along an axis `size` pixels long, of the absolute
+/// position `value` (clamped to [`ABS_MAX`]).
+///
+/// QEMU scales pixel `p` to `p * ABS_MAX / size`, rounding down, so this is
+/// the exact inverse: the one pixel `p` with `p * ABS_MAX / size == value`,
+/// `ceil(value * size / ABS_MAX)`, and `size - 1` for the far edge.
+pub fn abs_to_pixel(value: u32, size: u32) -> i32 {
+    let v = u64::from(value.min(ABS_MAX));
+    let size = u64::from(size.max(1));
+    (v * size).div_ceil(u64::from(ABS_MAX)).min(size - 1) as i32
+}
+
 /// All windows, bottom to top, and what needs redrawing.
 pub struct Desktop {
     /// Screen size.

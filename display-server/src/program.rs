@@ -22,7 +22,7 @@ mod ifaces {
     include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
 }
 
-use display::desktop::{Desktop, Pixels, Refusal};
+use display::desktop::{self, Desktop, Pixels, Refusal};
 use display::frame::Frame;
 use embedded_graphics::prelude::*;
 use ifaces::{Caller, InputServer, WindowServer, dispatch_input, dispatch_window, input, window};
@@ -97,8 +97,8 @@ impl InputServer for Server<'_> {
 
     fn pointer(&mut self, _: &Caller, x: u32, y: u32) -> Result<(), Error> {
         let size = self.desktop.size;
-        let sx = (u64::from(x.min(32767)) * u64::from(size.width - 1) / 32767) as i32;
-        let sy = (u64::from(y.min(32767)) * u64::from(size.height - 1) / 32767) as i32;
+        let sx = desktop::abs_to_pixel(x, size.width);
+        let sy = desktop::abs_to_pixel(y, size.height);
         self.desktop.pointer_to(Point::new(sx, sy));
         if self.cursor {
             let _ = self.gpu.move_cursor(sx as u32, sy as u32);

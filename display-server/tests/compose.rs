@@ -15,7 +15,7 @@
 mod common;
 
 use common::{Screen, color_of};
-use display::desktop::{CHORD_MODIFIERS, TAB};
+use display::desktop::{self, CHORD_MODIFIERS, TAB};
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
 use proptest::prelude::*;
@@ -202,5 +202,19 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+proptest! {
+    /// The display server's pointer mapping inverts QEMU's pixel-to-tablet
+    /// scaling exactly: every pixel of any screen size comes back as itself,
+    /// and every tablet value lands on the screen.
+    #[test]
+    fn tablet_positions_map_back_to_the_pixel_clicked(size in 1u32..=8192, p in 0u32..8192, v in 0u32..=40000) {
+        let p = p % size;
+        let qemu = p * desktop::ABS_MAX / size;
+        prop_assert_eq!(desktop::abs_to_pixel(qemu, size), p as i32);
+        let back = desktop::abs_to_pixel(v, size);
+        prop_assert!((0..size as i32).contains(&back));
     }
 }
