@@ -164,6 +164,10 @@ struct ScreenshotArgs {
     /// Give up when no line has matched after SECS seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// After that line, wait until the serial log has been quiet for MS
+    /// milliseconds (clients that start later have drawn by then).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    settle: u64,
 }
 
 #[derive(Args)]
@@ -214,6 +218,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 file: args.file,
                 after: args.after,
                 timeout: std::time::Duration::from_secs(args.timeout),
+                settle: std::time::Duration::from_millis(args.settle),
                 smp: args.machine.smp,
                 cpu: args.machine.cpu,
                 append: args.machine.append,
@@ -313,7 +318,7 @@ fn run(ws: &Workspace, args: &RunArgs) -> Result<ExitCode> {
     }
     let qmp = match &args.qmp {
         Some(path) => Some(path.clone()),
-        None if args.headless => Some(qemu::qmp_socket_path(
+        None if display == Display::None => Some(qemu::qmp_socket_path(
             ws.out_dir().join(format!("{}.qmp", file.solution.name)),
         )),
         None => None,

@@ -4,8 +4,10 @@
 //! QEMU runs with `-display none` and a QMP socket (see [`crate::qmp`]).
 //! The serial log goes to `target/screenshot/<solution>.log` (QEMU's own
 //! messages to `<solution>.stderr` beside it). When a line matches the
-//! `--after` regex, xtask saves the screen with QMP `screendump`, asks QEMU
-//! to quit, and prints the path and the size of the picture.
+//! `--after` regex and the log has then been quiet for `--settle`
+//! milliseconds (so the clients that start later have drawn too), xtask
+//! saves the screen with QMP `screendump`, asks QEMU to quit, and prints
+//! the path and the size of the picture.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,6 +39,8 @@ pub struct Options {
     pub after: String,
     /// How long to wait for that line.
     pub timeout: Duration,
+    /// How long the serial log must then stay quiet.
+    pub settle: Duration,
     /// Number of CPUs.
     pub smp: u32,
     /// QEMU CPU model.
@@ -170,6 +174,7 @@ fn capture(
             }
         }
         if let Some((i, line)) = found {
+            settle(&mut running, &mut serial, opts)?;
             let alive = || matches!(running.try_wait(), Ok(None));
             let mut client = Qmp::connect(qmp, qmp::CONNECT_TIMEOUT, alive)?;
             if let Err(e) = client.screendump(&opts.file) {
@@ -194,6 +199,35 @@ fn capture(
                 after.as_str(),
                 opts.timeout.as_secs()
             );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until no serial line has come for `opts.settle`. Gives up waiting
+/// (and says so) when the log never goes quiet within `opts.timeout` of
+/// the start; fails if QEMU ends meanwhile.
+fn settle(running: &mut Running, serial: &mut SerialFollower, opts: &Options) -> Result<()> {
+    let mut quiet_since = std::time::Instant::now();
+    loop {
+        if let Some(outcome) = running.try_wait()? {
+            bail!(
+                "QEMU ended while xtask waited for the screen to settle: {}",
+                outcome_text(outcome)
+            );
+        }
+        if !serial.poll().is_empty() {
+            quiet_since = std::time::Instant::now();
+        }
+        if quiet_since.elapsed() >= opts.settle {
+            return Ok(());
+        }
+        if running.elapsed() >= opts.timeout {
+            println!(
+                "note: the serial log was never quiet for {} ms; taking the screenshot anyway",
+                opts.settle.as_millis()
+            );
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(5));
     }

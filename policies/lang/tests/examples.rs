@@ -1,6 +1,7 @@
-//! The shipped policies compile: `policies/solution.policy` against the
-//! default solution, and every `policies/examples/*.policy` against the
-//! interfaces and programs its header names.
+//! The shipped policies compile: `policies/solution.policy` and
+//! `policies/demo.policy` against their solutions, and every
+//! `policies/examples/*.policy` against the interfaces and programs its
+//! header names.
 
 mod common;
 use policy::Solution;
@@ -24,7 +25,61 @@ fn compile(name: &str, src: &str, s: &Solution) -> policy::Compiled {
 #[test]
 fn solution_policy() {
     let src = include_str!("../../solution.policy");
-    let c = compile("solution.policy", src, &sol(&["hello", "threads"], &[]));
+    let programs = ["display-server", "input-service", "alpha", "beta", "gamma"];
+    let channels = [
+        ("alpha", "display-server"),
+        ("beta", "display-server"),
+        ("gamma", "display-server"),
+        ("input-service", "display-server"),
+    ];
+    // Against the shipped interface files, as `cargo xtask policy check`
+    // compiles it.
+    let files = ["input.idl", "window.idl"].map(|f| {
+        let path = format!("{}/../interfaces/{f}", env!("CARGO_MANIFEST_DIR"));
+        (
+            f.to_string(),
+            std::fs::read_to_string(&path).expect("interface file"),
+        )
+    });
+    let ifaces = idl::load(&files).unwrap_or_else(|e| panic!("{e:?}"));
+    let c = policy::compile("solution.policy", src, &ifaces, &sol(&programs, &channels))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.warnings.is_empty(), "{}", c.warnings.join("\n"));
+    assert_eq!(
+        c.contexts,
+        [
+            "kernel",
+            "display-server",
+            "input-service",
+            "alpha",
+            "beta",
+            "gamma"
+        ]
+    );
+    let p = engine::Policy::from_bytes(&c.bytes).unwrap();
+    let sv = |src, dst, i, m| {
+        p.static_verdict(engine::EventKind::Request, src, dst, i, m)
+            .map(|d| d.verdict)
+    };
+    let (allow, deny) = (Some(engine::Verdict::Allow), Some(engine::Verdict::Deny));
+    // The common kernel calls are static, so the verdict cache can hold them.
+    assert_eq!(sv(3, 0, abi::iface::TIME, abi::time::NOW), allow);
+    assert_eq!(sv(1, 0, abi::iface::MEMORY, abi::mem::MAP), None);
+    // Devices: each driver its own endpoints, no client any.
+    assert_eq!(sv(1, 0, abi::iface::PCI, abi::pci::INFO), allow);
+    assert_eq!(sv(2, 0, abi::iface::IRQ, abi::irq::WAIT), allow);
+    assert_eq!(sv(1, 0, abi::iface::IRQ, abi::irq::WAIT), deny);
+    for client in 3..=5 {
+        assert_eq!(sv(client, 0, abi::iface::PCI, abi::pci::INFO), deny);
+        assert_eq!(sv(client, 0, abi::iface::DMA, abi::dma::ALLOC), deny);
+        assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::LABEL), deny);
+    }
+}
+
+#[test]
+fn demo_policy() {
+    let src = include_str!("../../demo.policy");
+    let c = compile("demo.policy", src, &sol(&["hello", "threads"], &[]));
     assert_eq!(c.contexts, ["kernel", "hello", "threads"]);
     let p = engine::Policy::from_bytes(&c.bytes).unwrap();
     // The common kernel calls are static, so the verdict cache can hold them.

@@ -470,7 +470,7 @@ fn too_many_channels() {
 #[test]
 fn every_policy_file_parses() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-    let mut files = vec![root.join("solution.toml")];
+    let mut files = vec![root.join("solution.toml"), root.join("demo.toml")];
     let mut tests: Vec<PathBuf> = std::fs::read_dir(root.join("tests"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -1,8 +1,8 @@
 //! `hello-window`: opens a 320x200 window on the display server (channel
 //! `"display"`), fills it with a colour picked by the program argument,
 //! writes "Tessera" and "hello from `<domain id>`" on it in white, and then
-//! reports key presses and clicks for 60 seconds (counted from start) before
-//! exiting with 0.
+//! shows the characters typed into it on a line below (Backspace erases,
+//! Enter clears) and reports key presses and clicks, until it is ended.
 //!
 //! Argument 0, 1 and 2 pick #2a6f97, #8c2f39 and #3a7d44; any other value
 //! picks a colour derived from it by a hash.
@@ -24,15 +24,19 @@
 
 extern crate alloc;
 
+use alloc::string::String;
 use gui::embedded_graphics::prelude::*;
+use gui::embedded_graphics::primitives::Rectangle;
 use gui::{Event, Key, Rgb888, Window};
 
 rt::entry!(main);
 
 const WIDTH: u32 = 320;
 const HEIGHT: u32 = 200;
-/// How long the program runs, from its start.
-const RUN_NS: u64 = 60_000_000_000;
+/// Where the typed line starts, in window coordinates.
+const LINE: Point = Point::new(16, 72);
+/// The most characters the typed line shows (the latest ones).
+const LINE_CHARS: usize = 30;
 
 /// The background colour for the program argument `arg`.
 fn background(arg: u64) -> Rgb888 {
@@ -55,8 +59,23 @@ fn mix(z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Draws the typed line: the last [`LINE_CHARS`] characters of `typed`
+/// over the background, then a cursor block.
+fn draw_line(win: &mut Window, typed: &str, bg: Rgb888) {
+    let font = &gui::FONT_9X15;
+    let cell = font.character_size;
+    let width = cell.width * (LINE_CHARS as u32 + 1);
+    let area = Rectangle::new(LINE, Size::new(width, cell.height));
+    // Drawing on a window's memory cannot fail (`Infallible`).
+    let _ = win.fill_solid(&area, bg);
+    let skip = typed.chars().count().saturating_sub(LINE_CHARS);
+    let shown: String = typed.chars().skip(skip).collect();
+    let end = gui::text(win, &shown, LINE.x, LINE.y, Rgb888::WHITE, font).unwrap_or(LINE);
+    let cursor = Rectangle::new(Point::new(end.x, LINE.y), cell);
+    let _ = win.fill_solid(&cursor, Rgb888::new(0xc0, 0xc0, 0xc0));
+}
+
 fn main() -> i32 {
-    let deadline = rt::kernel::now_ns().saturating_add(RUN_NS);
     let mut win = match Window::open("display", WIDTH, HEIGHT) {
         Ok(win) => win,
         Err(e) => {
@@ -67,11 +86,14 @@ fn main() -> i32 {
 
     // Drawing on a window's memory cannot fail (its error type is
     // `Infallible`), so the results are ignored.
-    let _ = win.clear(background(rt::arg()));
+    let bg = background(rt::arg());
+    let _ = win.clear(bg);
     let white = Rgb888::WHITE;
     let _ = gui::text(&mut win, "Tessera", 16, 16, white, &gui::FONT_9X15);
     let greeting = alloc::format!("hello from {}", rt::domain_id());
     let _ = gui::text(&mut win, &greeting, 16, 40, white, &gui::FONT_9X15);
+    let mut typed = String::new();
+    draw_line(&mut win, &typed, bg);
     if let Err(e) = win.present() {
         rt::error!("hello-window: {}", e);
         return 1;
@@ -84,10 +106,24 @@ fn main() -> i32 {
     );
 
     let id = win.id();
-    let result = win.run_until(deadline, |_, event| {
+    let result = win.run(|win, event| {
         match event {
             Event::KeyDown(Key::Char(c)) => {
-                rt::println!("hello-window: window {}: key {}", id, c.escape_debug())
+                rt::println!("hello-window: window {}: key {}", id, c.escape_debug());
+                match c {
+                    '\u{8}' => {
+                        typed.pop();
+                    }
+                    '\n' | '\r' => typed.clear(),
+                    c if !c.is_control() => typed.push(c),
+                    _ => {}
+                }
+                // Bounded: only the last line's worth is ever shown.
+                let count = typed.chars().count();
+                if count > 2 * LINE_CHARS {
+                    typed = typed.chars().skip(count - LINE_CHARS).collect();
+                }
+                draw_line(win, &typed, bg);
             }
             Event::KeyDown(key) => rt::println!("hello-window: window {}: key {}", id, key),
             Event::ButtonDown { x, y } => {
