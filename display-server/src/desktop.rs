@@ -428,6 +428,32 @@ impl Desktop {
         Some(w)
     }
 
+    /// Removes every window of `owner` (a client that has ended) and
+    /// returns them, bottom to top.
+    pub fn close_owner(&mut self, owner: u64) -> Vec<Window> {
+        let ids: Vec<u32> = self
+            .windows
+            .iter()
+            .filter(|w| w.owner == owner)
+            .map(|w| w.id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| self.close(owner, id))
+            .collect()
+    }
+
+    /// The clients that have windows, each once, in the order of their
+    /// lowest window.
+    pub fn owners(&self) -> Vec<u64> {
+        let mut owners = Vec::new();
+        for w in &self.windows {
+            if !owners.contains(&w.owner) {
+                owners.push(w.owner);
+            }
+        }
+        owners
+    }
+
     /// Windows of `owner`.
     pub fn count(&self, owner: u64) -> usize {
         self.windows.iter().filter(|w| w.owner == owner).count()

@@ -63,9 +63,41 @@ struct Server<'a> {
     frames: u64,
     /// The hardware cursor is set up.
     cursor: bool,
+    /// When [`Server::sweep`] last looked for ended clients.
+    swept_ns: u64,
 }
 
+/// How often the server looks for clients that have ended.
+const SWEEP_NS: u64 = 250_000_000;
+
 impl Server<'_> {
+    /// Closes the windows of clients that have ended (the kernel no longer
+    /// knows their domain id), at most every [`SWEEP_NS`], and unmaps
+    /// their memory. Called after each request: live clients and input
+    /// keep requests coming, so a dead client's windows go soon after.
+    fn sweep(&mut self) {
+        let now = kernel::now_ns();
+        if now.saturating_sub(self.swept_ns) < SWEEP_NS {
+            return;
+        }
+        self.swept_ns = now;
+        for owner in self.desktop.owners() {
+            if !matches!(kernel::label(owner), Err(Error::NotFound)) {
+                continue;
+            }
+            let gone = self.desktop.close_owner(owner);
+            rt::println!(
+                "display-server: client {} has ended; {} window(s) closed",
+                owner,
+                gone.len()
+            );
+            for w in gone {
+                unmap(w.into_pixels());
+            }
+        }
+        self.update();
+    }
+
     /// Composes what changed and flushes the screen; nothing changed,
     /// nothing happens.
     fn update(&mut self) {
@@ -334,6 +366,7 @@ fn main() -> i32 {
         gpu,
         frames: 0,
         cursor,
+        swept_ns: 0,
     };
     server.update();
     let served = rt::sys::serve(handles::INBOX, |request| {
@@ -343,6 +376,7 @@ fn main() -> i32 {
             dispatch_window(&mut server, request)
         };
         release_refused(request, &reply);
+        server.sweep();
         (reply, false)
     });
     rt::println!("display-server: serving ended: {:?}", served);

@@ -681,3 +681,37 @@ fn a_window_past_the_screen_edge_is_clipped() {
     assert_eq!(s.px(639, 479), Rgb888::CYAN);
     assert_eq!(s.px(5, 2), PANEL);
 }
+
+#[test]
+fn an_ended_clients_windows_all_go_and_nobody_elses() {
+    let (mut s, [a, b, c]) = three();
+    let a2 = s.open(ALICE, "alice", 100, 100).unwrap();
+    s.compose();
+    assert_eq!(s.desktop.owners(), [ALICE, BOB, CAROL]);
+    s.click(s.content_point(a2, 1, 1));
+    let (content, _) = s.rects(a);
+    let gone = s.desktop.close_owner(ALICE);
+    let ids: Vec<u32> = gone.iter().map(|w| w.id).collect();
+    assert_eq!(ids, [a, a2], "both of its windows, bottom to top");
+    assert_eq!(s.desktop.focus, None, "its focused window went with it");
+    assert_eq!(s.desktop.owners(), [BOB, CAROL]);
+    assert_eq!(s.desktop.count(BOB) + s.desktop.count(CAROL), 2);
+    assert!(
+        s.desktop.close_owner(ALICE).is_empty(),
+        "nothing left to close"
+    );
+    s.compose();
+    assert_eq!(s.px(content.top_left.x, content.top_left.y), BACKGROUND);
+    for id in [b, c] {
+        assert!(
+            s.desktop
+                .next_event(if id == b { BOB } else { CAROL }, id)
+                .is_some()
+        );
+    }
+    // A key typed now reaches nobody (no window has the focus).
+    s.desktop.key(u32::from(b'k'), true, 0);
+    for w in &s.desktop.windows {
+        assert!(w.events.iter().all(|e| e.0 != kind::KEY_DOWN));
+    }
+}

@@ -46,7 +46,8 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
     }
 }
 
-/// `CHANNEL(name_ptr, name_len)`: the caller's handle for a named channel.
+/// `LABEL(domain)`: the label of the live domain `domain`, packed in the
+/// reply words (`NotFound` once it has ended).
 fn label(domain: u64) -> Result<Reply, Error> {
     let d = crate::loader::find_domain(domain).ok_or(Error::NotFound)?;
     let bytes = d.name.as_bytes();
@@ -63,6 +64,7 @@ fn label(domain: u64) -> Result<Reply, Error> {
     })
 }
 
+/// `CHANNEL(name_ptr, name_len)`: the caller's handle for a named channel.
 fn channel(caller: &Domain, ptr: u64, len: u64) -> Result<Reply, Error> {
     if len == 0 || len > t::CHANNEL_NAME_MAX {
         return Err(Error::InvalidArgument);

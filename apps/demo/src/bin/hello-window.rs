@@ -2,10 +2,14 @@
 //! `"display"`), fills it with a colour picked by the program argument,
 //! writes "Tessera" and "hello from `<domain id>`" on it in white, and then
 //! shows the characters typed into it on a line below (Backspace erases,
-//! Enter clears) and reports key presses and clicks, until it is ended.
+//! Enter clears) and reports key presses and clicks. Esc ends it (exit
+//! code 0; its window closes).
 //!
-//! Argument 0, 1 and 2 pick #2a6f97, #8c2f39 and #3a7d44; any other value
-//! picks a colour derived from it by a hash.
+//! The low byte of the program argument picks the colour: 0, 1 and 2 pick
+//! #2a6f97, #8c2f39 and #3a7d44; any other value a colour derived from it
+//! by a hash. Bit 8 ([`CRASH_ON_BANG`]) is fault injection for tests: `!`
+//! then makes the program crash (a write into page 0) without closing its
+//! window, as a broken app would.
 //!
 //! Log lines (the kernel prefixes each with the domain's label, so a
 //! scenario with several clients can tell them apart; the window id names
@@ -16,6 +20,8 @@
 //! - `hello-window: window <id>: click at <x>,<y>` for each button press, in
 //!   window coordinates;
 //! - `hello-window: window <id>: focus gained` and `... focus lost`;
+//! - `hello-window: window <id>: closing` on Esc, and
+//!   `hello-window: crashing on purpose` on `!` with [`CRASH_ON_BANG`];
 //! - `hello-window: <what>: <error>` if a request fails, for example
 //!   `hello-window: channel: not found`; the program then exits with 1.
 
@@ -38,7 +44,21 @@ const LINE: Point = Point::new(16, 72);
 /// The most characters the typed line shows (the latest ones).
 const LINE_CHARS: usize = 30;
 
-/// The background colour for the program argument `arg`.
+/// Argument bit: `!` crashes the program (see the module's notes).
+const CRASH_ON_BANG: u64 = 0x100;
+
+/// The injected fault: a write into the first page, which the kernel never
+/// maps for user space.
+fn crash() -> ! {
+    rt::println!("hello-window: crashing on purpose");
+    let target = core::ptr::without_provenance_mut::<u64>(8);
+    // SAFETY: the write faults on purpose (page 0 is never mapped), and the
+    // kernel ends the domain at the fault, so no memory of ours changes.
+    unsafe { core::ptr::write_volatile(target, 0) };
+    unreachable!("the write into page 0 faults")
+}
+
+/// The background colour for the colour byte `arg`.
 fn background(arg: u64) -> Rgb888 {
     match arg {
         0 => Rgb888::new(0x2a, 0x6f, 0x97),
@@ -86,7 +106,8 @@ fn main() -> i32 {
 
     // Drawing on a window's memory cannot fail (its error type is
     // `Infallible`), so the results are ignored.
-    let bg = background(rt::arg());
+    let bg = background(rt::arg() & 0xff);
+    let crash_on_bang = rt::arg() & CRASH_ON_BANG != 0;
     let _ = win.clear(bg);
     let white = Rgb888::WHITE;
     let _ = gui::text(&mut win, "Tessera", 16, 16, white, &gui::FONT_9X15);
@@ -111,6 +132,11 @@ fn main() -> i32 {
             Event::KeyDown(Key::Char(c)) => {
                 rt::println!("hello-window: window {}: key {}", id, c.escape_debug());
                 match c {
+                    '\u{1b}' => {
+                        rt::println!("hello-window: window {}: closing", id);
+                        return false;
+                    }
+                    '!' if crash_on_bang => crash(),
                     '\u{8}' => {
                         typed.pop();
                     }
