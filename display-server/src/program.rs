@@ -16,7 +16,7 @@
 //! Memory a request shares with the server belongs to the server only once
 //! a window holds it: for every request that is answered with an error the
 //! serve loop unmaps the memory that came with it, whichever method it
-//! named (see `release_refused`).
+//! named (`rt::sys::serve`).
 
 mod ifaces {
     include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
@@ -178,7 +178,7 @@ fn pixels(shared: &rt::sys::Shared) -> Pixels {
     // SAFETY: the kernel mapped `len` bytes at `addr` (page-aligned, so
     // aligned for u32) readable in this domain, and only this server
     // unmaps them: after the desktop hands the `Pixels` back (`close`,
-    // `resize`), or, for a refused request, in `release_refused`. The
+    // `resize`), or, for a refused request, in `rt::sys::serve`. The
     // client may keep writing; the desktop reads with volatile loads.
     unsafe { Pixels::new(shared.addr as *const u32, shared.len as usize) }
 }
@@ -188,24 +188,6 @@ fn unmap(p: Pixels) {
     // SAFETY: the desktop handed `p` back, so no window reads it any more,
     // and nothing else in this server refers to the mapping.
     let _ = unsafe { kernel::unmap(p.as_ptr() as u64, p.len() as u64) };
-}
-
-/// After `reply` to `request`: if the request came with shared memory and
-/// was refused (an error reply, whatever the method, including a request
-/// malformed before any handler ran), nothing holds the memory, so it is
-/// unmapped here; otherwise a window holds it now.
-fn release_refused(request: &rt::sys::Request<'_>, reply: &rt::abi::Message) {
-    let rt::sys::Received::Memory(shared) = &request.ool else {
-        return;
-    };
-    let accepted = reply.tag.interface() == request.msg.tag.interface()
-        && reply.tag.method() == request.msg.tag.method();
-    if !accepted {
-        // SAFETY: the request was refused, so no window took the mapping
-        // (`open` and `resize` hand refused pixels back and the handlers
-        // drop them), and nothing else refers to it.
-        let _ = unsafe { kernel::unmap(shared.addr, shared.len) };
-    }
 }
 
 impl WindowServer for Server<'_> {
@@ -375,7 +357,7 @@ fn main() -> i32 {
         } else {
             dispatch_window(&mut server, request)
         };
-        release_refused(request, &reply);
+        // `serve` unmaps the shared memory of refused requests.
         server.sweep();
         (reply, false)
     });

@@ -407,12 +407,33 @@ pub fn reply_recv_into(
     receive(Syscall::Reply, h, tag.raw(), msg.words, Some(buf))
 }
 
+/// Unmaps the shared memory of `request` if `reply` refuses it (see
+/// [`serve`]).
+fn release_refused(request: &Request<'_>, reply: &Message) {
+    let Received::Memory(shared) = &request.ool else {
+        return;
+    };
+    let accepted = reply.tag.interface() == request.msg.tag.interface()
+        && reply.tag.method() == request.msg.tag.method();
+    if !accepted {
+        // SAFETY: the request was refused, so by `serve`'s rule the server
+        // kept nothing that refers to the mapping.
+        let _ = unsafe { crate::kernel::unmap(shared.addr, shared.len) };
+    }
+}
+
 /// A server loop on `inbox`: receives a request (out-of-line bytes into a
 /// [`RecvBuffer`]), lets `answer` build the reply, and sends it with
 /// [`reply_recv_into`] so the next request comes in the same system call.
 /// When `answer` says to stop, its reply is sent with a plain [`reply`] and
 /// the loop returns. A failed receive or final reply ends the loop with
 /// that error.
+///
+/// Shared memory that came with a request the reply refuses (any reply
+/// whose tag is not the request's interface and method: an error, also
+/// for a request malformed before a handler ran) is unmapped by the loop,
+/// so a server keeps shared memory only by accepting the request, and a
+/// client cannot fill a server's address space with refused shares.
 pub fn serve(
     inbox: Handle,
     mut answer: impl FnMut(&Request<'_>) -> (Message, bool),
@@ -421,6 +442,7 @@ pub fn serve(
     let mut request = recv_into(inbox, &mut buf)?;
     loop {
         let (msg, stop) = answer(&request);
+        release_refused(&request, &msg);
         if stop {
             return reply(msg);
         }

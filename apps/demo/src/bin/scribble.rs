@@ -11,6 +11,9 @@
 //! - create windows larger and smaller than the limits, and one whose
 //!   claimed size is larger than the memory it shares;
 //! - open more windows than a client may have;
+//! - share more memory than the server's quota holds, in requests the
+//!   server refuses (a server that kept refused shares would then have no
+//!   memory left for anyone's windows);
 //! - present, fetch the events of, and close window ids that are not its
 //!   own;
 //! - send the display server input, as only the input service may.
@@ -110,6 +113,7 @@ fn main() -> i32 {
     present_outside(&raw, id);
     present_wide_words(handle, id);
     create_beyond_limits(&raw);
+    flood_refused_shares(&raw);
     let extra = open_too_many();
     let mut mine: Vec<u32> = extra.iter().map(Window::id).collect();
     mine.push(id);
@@ -199,6 +203,32 @@ fn create_beyond_limits(raw: &WindowClient) {
             shown
         );
     }
+}
+
+/// Refused creates that share more than the server's memory quota
+/// (96 MiB) in all: 32 of 4 MiB, then 64 of 64 KiB and 64 of 4 KiB, so a
+/// server that kept them would be left without a single page. The same
+/// client memory is shared every time, so only the server would run out.
+fn flood_refused_shares(raw: &WindowClient) {
+    let mut sent = 0;
+    let mut refused = 0;
+    for (count, bytes) in [(32, 4 << 20), (64, 64 << 10), (64, abi::PAGE_SIZE)] {
+        let Ok(memory) = share(bytes) else {
+            rt::println!("scribble: flood: cannot map {} bytes", bytes);
+            return;
+        };
+        for _ in 0..count {
+            sent += 1;
+            if raw.create(0xffff, 0xffff, memory).is_err() {
+                refused += 1;
+            }
+        }
+    }
+    rt::println!(
+        "scribble: {} refused creates sharing 132 MiB in all: {} refused",
+        sent,
+        refused
+    );
 }
 
 /// Opens small windows up to one more than a client may have; returns the
