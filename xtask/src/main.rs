@@ -52,7 +52,7 @@ use crate::workspace::Workspace;
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args, Debug)]
 struct BenchArgs {
-    /// Skip the host-side criterion benches of the verdict cache.
+    /// Skip the host-side criterion benches (verdict cache, composition).
     #[arg(long)]
     no_criterion: bool,
 }
