@@ -112,19 +112,8 @@ impl Window {
     /// this side refuses only sizes the protocol cannot carry
     /// ([`Error::Size`]).
     pub fn open(channel: &str, width: u32, height: u32) -> Result<Window, Error> {
-        if !(1..=0xffff).contains(&width) || !(1..=0xffff).contains(&height) {
-            return Err(Error::Size);
-        }
         let handle = rt::kernel::channel(channel).map_err(Error::Channel)?;
-        let buffer = WindowBuffer::map(width as usize * height as usize).map_err(Error::Map)?;
-        let share = rt::sys::Share {
-            addr: buffer.addr,
-            len: buffer.len,
-            writable: false,
-        };
-        // Cannot fail: the buffer holds exactly width * height pixels and
-        // both are below i32::MAX. On error the buffer is unmapped.
-        let surface = Surface::new(buffer, width, height).ok_or(Error::Size)?;
+        let (surface, share) = new_surface(width, height)?;
         let client = WindowClient { handle };
         let id = client.create(width, height, share).map_err(Error::Create)?;
         Ok(Window {
@@ -146,17 +135,7 @@ impl Window {
     /// [`Error::Resize`] otherwise; this side refuses only sizes the
     /// protocol cannot carry ([`Error::Size`]).
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
-        if !(1..=0xffff).contains(&width) || !(1..=0xffff).contains(&height) {
-            return Err(Error::Size);
-        }
-        let buffer = WindowBuffer::map(width as usize * height as usize).map_err(Error::Map)?;
-        let share = rt::sys::Share {
-            addr: buffer.addr,
-            len: buffer.len,
-            writable: false,
-        };
-        // Cannot fail, as in `open`; on error the buffer is unmapped.
-        let surface = Surface::new(buffer, width, height).ok_or(Error::Size)?;
+        let (surface, share) = new_surface(width, height)?;
         self.client
             .resize(self.id, width, height, share)
             .map_err(Error::Resize)?;
@@ -256,6 +235,25 @@ impl Window {
             }
         }
     }
+}
+
+/// A new zeroed surface of `width` x `height` and how to share its memory
+/// read-only with the server. Refuses sizes the protocol cannot carry
+/// ([`Error::Size`]).
+fn new_surface(width: u32, height: u32) -> Result<(Surface<WindowBuffer>, rt::sys::Share), Error> {
+    if !(1..=0xffff).contains(&width) || !(1..=0xffff).contains(&height) {
+        return Err(Error::Size);
+    }
+    let buffer = WindowBuffer::map(width as usize * height as usize).map_err(Error::Map)?;
+    let share = rt::sys::Share {
+        addr: buffer.addr,
+        len: buffer.len,
+        writable: false,
+    };
+    // Cannot fail: the buffer holds exactly width * height pixels and both
+    // are below i32::MAX. On error the buffer is unmapped.
+    let surface = Surface::new(buffer, width, height).ok_or(Error::Size)?;
+    Ok((surface, share))
 }
 
 impl Drop for Window {

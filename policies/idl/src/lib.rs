@@ -172,6 +172,29 @@ pub fn load_dir(dir: &std::path::Path, rerun: bool) -> Result<Vec<Interface>, St
     })
 }
 
+/// The whole `build.rs` of a Tessera user crate whose directory is `root`
+/// (relative, e.g. `"../.."` for `apps/demo`) below the workspace root:
+/// generates the interface stubs from `policies/interfaces` (see
+/// [`generate_for_build`]) and, for a crate with programs (`link`) built
+/// for Tessera (`target_os = "none"`), links its binaries with
+/// `apps/rt/user.ld`. On the host there is nothing to link specially.
+/// Panics with the rendered diagnostics if an interface file is wrong.
+pub fn build_script(root: &str, link: bool) {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = std::path::Path::new(&dir).join(root);
+    println!("cargo:rerun-if-changed=build.rs");
+    if link {
+        let script = root.join("apps/rt/user.ld");
+        if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
+            println!("cargo:rustc-link-arg-bins=-T{}", script.display());
+        }
+        println!("cargo:rerun-if-changed={}", script.display());
+    }
+    if let Err(e) = generate_for_build(&root.join("policies/interfaces")) {
+        panic!("interface descriptions:\n{e}");
+    }
+}
+
 /// For a user program's `build.rs`: generates Rust for every `*.idl` file in
 /// `dir` into `$OUT_DIR/interfaces.rs` (include it with
 /// `include!(concat!(env!("OUT_DIR"), "/interfaces.rs"))`), and tells cargo
