@@ -139,15 +139,19 @@ impl Shape {
 }
 
 /// A shape unpacked into the `(bias, max)` of each word, so a check does
-/// four additions and compares and no table lookups.
+/// four additions and compares and no table lookups; or, when every word
+/// is a 64-bit field (any value fits), no check at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bounds {
+    /// Every word accepts every value.
+    open: bool,
     bias: [u64; 4],
     max: [u64; 4],
 }
 
 impl Bounds {
     pub(crate) const NONE: Bounds = Bounds {
+        open: false,
         bias: [0; 4],
         max: [0; 4],
     };
@@ -157,12 +161,16 @@ impl Bounds {
         for (i, (bias, max)) in b.bias.iter_mut().zip(b.max.iter_mut()).enumerate() {
             (*bias, *max) = shape.bounds(i);
         }
+        b.open = b.bias == [0; 4] && b.max == [u64::MAX; 4];
         b
     }
 
     /// Whether `words` fit (equals [`Shape::accepts`] of the shape).
     #[inline(always)]
     pub(crate) fn accepts(&self, words: &[u64; 4]) -> bool {
+        if self.open {
+            return true;
+        }
         let mut ok = true;
         for ((w, bias), max) in words.iter().zip(self.bias).zip(self.max) {
             ok &= w.wrapping_add(bias) <= max;
@@ -351,7 +359,11 @@ mod tests {
                 Some(t) => t.accepts(*w),
                 None => *w == 0,
             });
-            prop_assert_eq!(Shape::of(&fields).unwrap().accepts(&words), want);
+            let shape = Shape::of(&fields).unwrap();
+            prop_assert_eq!(shape.accepts(&words), want);
+            // The unpacked form the cache keeps (which skips the check when
+            // all four words are 64-bit fields) agrees.
+            prop_assert_eq!(Bounds::of(shape).accepts(&words), want);
         }
 
         /// A hit needs the same key, kind and generation as the insert.
@@ -371,6 +383,22 @@ mod tests {
             let hit = c.allows(key(b), g2, &[1, 2, 3, 4]);
             prop_assert_eq!(hit, a == b && g1 == g2);
         }
+    }
+
+    #[test]
+    fn sixty_four_bit_fields_skip_the_check_and_nothing_else_does() {
+        use FieldType::{I64, U32, U64};
+        let open = Bounds::of(Shape::of(&[U64, I64, U64, U64]).unwrap());
+        assert!(open.open);
+        assert!(open.accepts(&[u64::MAX, 1 << 63, 0, 7]));
+        // Three 64-bit fields leave the fourth word unused: it must be zero.
+        let three = Bounds::of(Shape::of(&[U64, U64, U64]).unwrap());
+        assert!(!three.open);
+        assert!(three.accepts(&[1, 2, 3, 0]));
+        assert!(!three.accepts(&[1, 2, 3, 4]));
+        let narrow = Bounds::of(Shape::of(&[U64, U64, U64, U32]).unwrap());
+        assert!(!narrow.open);
+        assert!(!narrow.accepts(&[0, 0, 0, 1 << 32]));
     }
 
     #[test]

@@ -29,11 +29,13 @@
 use crate::arch::trap::{KernelCallRegs, TrapFrame, fast_switch};
 use crate::obj::domain::{Domain, Service};
 use crate::obj::endpoint;
-use crate::obj::thread::{State, Thread, ThreadRef};
+use crate::obj::endpoint::Endpoint;
+use crate::obj::thread::{Remembered, State, Thread, ThreadRef};
 use crate::percpu::{self, PerCpu};
 use crate::syscall::Reply;
 use crate::{sched, security};
 use abi::{Error, Handle, Tag, rights};
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
 use engine::EventKind;
 use fastpath::{Key, Miss, Pair, PartnerFacts, partner_ok, priority_allows, tag_ok};
@@ -136,6 +138,58 @@ pub fn cached_allow(
     }
 }
 
+/// Takes `m` with one compare-exchange when it is free, as the fast
+/// path's locks nearly always are; `spin`'s waiting loop (out of line)
+/// otherwise.
+#[inline(always)]
+fn lock<T>(m: &spin::Mutex<T>) -> spin::MutexGuard<'_, T> {
+    match m.try_lock() {
+        Some(g) => g,
+        None => contended(m),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn contended<T>(m: &spin::Mutex<T>) -> spin::MutexGuard<'_, T> {
+    m.lock()
+}
+
+/// Item 2's handle lookup: `raw` names a domain endpoint with `right`.
+/// Answered from the thread's remembered lookup `which` when it is for
+/// `raw` (see `Remembered`: a lookup stays true for the thread's life);
+/// otherwise looked up in the domain's handle table and remembered.
+#[inline(always)]
+fn endpoint_of<'a>(
+    me: &'a Thread,
+    dom: &Domain,
+    raw: u64,
+    which: usize,
+    right: u32,
+) -> Result<(&'a Arc<Endpoint>, u64), Miss> {
+    // SAFETY: `me` is this CPU's current thread in its own system call,
+    // interrupts off; the slot is not used again in this attempt.
+    let slot = unsafe { me.remembered(which) };
+    if slot.handle != raw {
+        remember(slot, dom, raw, right)?;
+    }
+    let ep = slot.ep.as_ref().ok_or(Miss::Handle)?;
+    Ok((ep, slot.badge))
+}
+
+/// Looks `raw` up for [`endpoint_of`] and remembers the result.
+#[inline(never)]
+fn remember(slot: &mut Remembered, dom: &Domain, raw: u64, right: u32) -> Result<(), Miss> {
+    let handle = Handle::decode(raw).map_err(|_| Miss::Handle)?;
+    let (ep, badge) = dom.endpoint(handle, right).ok_or(Miss::Handle)?;
+    *slot = Remembered {
+        handle: raw,
+        ep: Some(ep),
+        badge,
+    };
+    Ok(())
+}
+
 /// Items 5 and 6, under this CPU's scheduler lock `s`: the partner can be
 /// switched to, no queued thread outranks it, and nothing is pending here.
 #[inline(always)]
@@ -181,41 +235,45 @@ fn nothing_pending(pc: &PerCpu, me: &Thread) -> Result<(), Miss> {
 /// The caller has checked item 1 (the fast path is enabled).
 fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
     let (iface, method) = tag_ok(frame.rsi, 0, abi::iface::FIRST_USER)?;
-    let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
     // SAFETY: owner CPU, interrupts off. The thread stays alive until this
     // function returns even after it stops being `current`: the commit
     // moves its reference into the receiver's `Ipc::caller`.
     let me = unsafe { pc.current_ref() };
     let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
-    let (ep, badge) = dom.endpoint(handle, rights::CALL).ok_or(Miss::Handle)?;
+    let (ep, badge) = endpoint_of(me, dom, frame.rdi, 0, rights::CALL)?;
     let w = words(frame);
     let (src, dst) = (dom.context, ep.context);
     cached_allow(pc, EventKind::Request, src, dst, iface, method, &w)?;
-    let mut st = ep.state();
+    let mut st = lock(ep.state_lock());
     if st.dead {
         return Err(Miss::NoPartner.into());
     }
-    let r = st.receivers.front().ok_or(Miss::NoPartner)?;
-    let mut s = pc.sched.lock();
-    ready_to_switch(pc, &s, me, r)?;
+    let mut s = lock(&pc.sched);
+    // Taken from the queue at once (one queue operation on the hit path),
+    // and put back, under the same lock, if a check fails.
+    let r = st.receivers.pop_front().ok_or(Miss::NoPartner)?;
+    if let Err(m) = ready_to_switch(pc, &s, me, &r) {
+        st.receivers.push_front(r);
+        return Err(m);
+    }
+    drop(st);
     // Commit: what `endpoint::send` does for a waiting receiver and the
     // receiver's `endpoint::park_for_request` does on waking, with the
     // request going straight into the receiver's frame. References move
     // rather than being cloned: the receiver's from the queue to `current`,
     // the caller's from `current` to the receiver's `Ipc::caller`.
-    let r = st.receivers.pop_front().ok_or(Miss::NoPartner)?;
-    drop(st);
     let slot = me.saved_rsp_slot();
     // SAFETY: `r` is blocked on this CPU (checked under its scheduler lock,
     // which we hold).
     unsafe { deliver(&r, Tag::new(iface, method), w, Some(badge)) };
     hand_over(&mut s, me, &r);
+    let next: *const Thread = &*r;
     // SAFETY: owner CPU, interrupts off; the switch follows at once.
     let caller = unsafe { pc.replace_current(r) };
-    // SAFETY: as above; `next` is the receiver, now current.
-    let next = unsafe { pc.current_ref() };
+    // SAFETY: `next` is the receiver, now held as this CPU's current.
+    let next = unsafe { &*next };
     {
-        let mut ipc = next.ipc.lock();
+        let mut ipc = lock(&next.ipc);
         // A queued receiver holds no request (endpoint invariants), so
         // there is nothing to clear.
         debug_assert!(ipc.incoming.is_none());
@@ -232,45 +290,32 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
 /// caller being answered becomes current.
 fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
     let (iface, method) = tag_ok(frame.rsi, Tag::REPLY_RECV, abi::iface::FIRST_USER)?;
-    let handle = Handle::decode(frame.rdi).map_err(|_| Miss::Handle)?;
     // SAFETY: as in `try_call`; here the commit moves the server's
     // reference into the endpoint's receiver queue.
     let me = unsafe { pc.current_ref() };
     let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
-    let (ep, _) = dom.endpoint(handle, rights::RECV).ok_or(Miss::Handle)?;
-    let c: *const Thread = me
-        .ipc
-        .lock()
-        .caller
-        .as_ref()
-        .map(|t| alloc::sync::Arc::as_ptr(&t.0))
-        .ok_or(Miss::NoPartner)?;
-    // SAFETY: the caller is held by `me`'s `Ipc::caller`, which only `me`
-    // itself changes (in its own syscalls, and this is one), so it lives
-    // at least until the commit below takes it.
-    let c = unsafe { &*c };
-    let client = c.domain.as_ref().ok_or(Miss::NoPartner)?;
+    let (ep, _) = endpoint_of(me, dom, frame.rdi, 1, rights::RECV)?;
     let w = words(frame);
-    let (src, dst) = (dom.context, client.context);
-    cached_allow(pc, EventKind::Response, src, dst, iface, method, &w)?;
-    let mut st = ep.state();
+    let mut st = lock(ep.state_lock());
     if st.dead || !st.callers.is_empty() {
         // A queued caller: the slow path hands it over.
         return Err(Miss::NoPartner.into());
     }
-    let mut s = pc.sched.lock();
+    let mut s = lock(&pc.sched);
+    let mut ipc = lock(&me.ipc);
+    let c = ipc.caller.as_ref().ok_or(Miss::NoPartner)?;
+    let client = c.domain.as_ref().ok_or(Miss::NoPartner)?;
+    let (src, dst) = (dom.context, client.context);
+    cached_allow(pc, EventKind::Response, src, dst, iface, method, &w)?;
     ready_to_switch(pc, &s, me, c)?;
     // Commit: what `endpoint::reply` and then `endpoint::try_recv` (finding no
     // caller queued) do, with the reply going straight into the caller's
     // frame instead of its `Ipc::reply`.
-    let caller = {
-        let mut ipc = me.ipc.lock();
-        // A running thread holds no undelivered request.
-        debug_assert!(ipc.incoming.is_none());
-        let caller = ipc.caller.take().ok_or(Miss::NoPartner)?;
-        ipc.waiting_on = Some(ep.clone());
-        caller
-    };
+    // A running thread holds no undelivered request.
+    debug_assert!(ipc.incoming.is_none());
+    let caller = ipc.caller.take().ok_or(Miss::NoPartner)?;
+    ipc.waiting_on = Some(ep.clone());
+    drop(ipc);
     // SAFETY: `c` is blocked on this CPU (checked under the lock we hold).
     unsafe { deliver(&caller, Tag::new(iface, method), w, None) };
     hand_over(&mut s, me, &caller);
@@ -331,11 +376,27 @@ fn disabled<T>(pc: &PerCpu) -> Option<T> {
     None
 }
 
+/// Entry from `syscall_entry` for a `Call` whose tag names a user
+/// interface: the fast path, and the slow path if it does not apply
+/// (which then decides everything afresh, the frame being unchanged).
+pub extern "C" fn call_entry(frame: &mut TrapFrame) {
+    let fast = call(frame);
+    crate::syscall::complete(frame, fast);
+}
+
+/// Entry from `syscall_entry` for a `Reply` with receive; as
+/// [`call_entry`].
+pub extern "C" fn reply_recv_entry(frame: &mut TrapFrame) {
+    let fast = reply_recv(frame);
+    crate::syscall::complete(frame, fast);
+}
+
 /// `Call` through the fast path. `None`: not taken, run the slow path.
 /// `Some`: the call was sent by the fast path and the thread was resumed
 /// by the scheduler (the answer came through the slow path).
 /// The caller has checked that the tag names a user interface.
-pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
+#[inline(always)]
+fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
     if !enabled() {
         return disabled(pc);
@@ -348,7 +409,8 @@ pub fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
 }
 
 /// `Reply` with receive through the fast path; as [`call`].
-pub fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
+#[inline(always)]
+fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
     let pc = percpu::this();
     if !enabled() {
         return disabled(pc);

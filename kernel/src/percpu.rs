@@ -186,9 +186,8 @@ impl PerCpu {
         unsafe {
             *self.kernel_rsp.get() = top;
             if let Some(tss) = (*self.tss.get()).as_mut() {
-                // A kernel stack top is canonical, so truncation changes
-                // nothing (and spares the check).
-                tss.privilege_stack_table[0] = x86_64::VirtAddr::new_truncate(top);
+                // A kernel stack top is canonical, as `new_unsafe` asks.
+                tss.privilege_stack_table[0] = x86_64::VirtAddr::new_unsafe(top);
             }
         }
     }

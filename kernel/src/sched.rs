@@ -161,7 +161,11 @@ pub fn activate(pc: &PerCpu, t: &Thread) {
     let pcid = crate::arch::cpu::pcid_enabled();
     let (root, asid, generation) = match &t.domain {
         Some(d) => {
-            d.cpus_seen.fetch_or(1 << pc.index, Ordering::AcqRel);
+            // Bits are never cleared, so a set bit needs no locked write.
+            let bit = 1 << pc.index;
+            if d.cpus_seen.load(Ordering::Acquire) & bit == 0 {
+                d.cpus_seen.fetch_or(bit, Ordering::AcqRel);
+            }
             (d.root, d.asid, d.asid_gen)
         }
         None => (crate::mm::kernel_root(), 0, 0),

@@ -9,7 +9,6 @@
 
 use crate::arch::trap::TrapFrame;
 use crate::endpoints;
-use crate::fastpath;
 use crate::obj::domain::{Domain, KObject};
 use crate::obj::endpoint::{self, Parcel, Payload};
 use crate::sched;
@@ -52,35 +51,18 @@ pub fn words(f: &TrapFrame) -> [u64; MSG_WORDS] {
     [f.rdx, f.r10, f.r8, f.r9]
 }
 
-/// Entry from `syscall_entry`.
+/// Entry from `syscall_entry` for every system call but the fast-path
+/// candidates, which the entry sends to [`crate::fastpath::call_entry`] and
+/// [`crate::fastpath::reply_recv_entry`] (kernel calls had their lane in the
+/// entry already, see `fastpath::kernel_call`).
 pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
-    // The fast paths first: a register-only `Call` on a user endpoint and
-    // `Reply` with receive (kernel calls had their lane in the entry, see
-    // `fastpath::kernel_call`). Each returns `None` when it does not apply
-    // and leaves the frame as it was, so `handle` then decides everything
-    // afresh. A fast path that is taken switches to the partner and comes
-    // back here only when the scheduler resumes this thread; everything
-    // else is out of line in `complete`, so this function stays small.
-    let fast = if frame.rax == Syscall::Call as u64 {
-        if ((frame.rsi >> 16) as u16) < abi::iface::FIRST_USER {
-            None
-        } else {
-            fastpath::call(frame)
-        }
-    } else if frame.rax == Syscall::Reply as u64
-        && frame.rsi & (u64::from(Tag::REPLY_RECV) << 32) != 0
-    {
-        fastpath::reply_recv(frame)
-    } else {
-        None
-    };
-    complete(frame, fast);
+    complete(frame, None);
 }
 
 /// The rest of every syscall: the slow path unless a fast path gave the
 /// result, writing the result back, and the return to user mode.
 #[inline(never)]
-fn complete(frame: &mut TrapFrame, fast: Option<Result<Reply, Error>>) {
+pub fn complete(frame: &mut TrapFrame, fast: Option<Result<Reply, Error>>) {
     let result = match fast {
         Some(r) => r,
         None => handle(frame),

@@ -409,6 +409,7 @@ pub fn reply_recv_into(
 
 /// Unmaps the shared memory of `request` if `reply` refuses it (see
 /// [`serve`]).
+#[inline(always)]
 fn release_refused(request: &Request<'_>, reply: &Message) {
     let Received::Memory(shared) = &request.ool else {
         return;

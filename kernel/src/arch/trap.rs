@@ -217,9 +217,25 @@ syscall_entry:
     pushq ${syscall_vec}
     PUSH_GPRS
     /* No `cld`: the `syscall` flag mask clears DF (and AC) already
-       (`gdt::init_cpu`). */
+       (`gdt::init_cpu`). The IPC fast path's candidates go to their own
+       entries: a Call (rax 0) on a user interface (tag bits 24-31 not
+       all clear), and a Reply (rax 2) with receive (the tag's REPLY_RECV
+       flag). Each runs the slow path itself when the fast path does not
+       apply. */
     mov %rsp, %rdi
-    call {syscall}
+    test %rax, %rax
+    jnz 5f
+    test ${kernel_iface_mask}, %esi
+    jz 6f
+    call {fast_call}
+    jmp syscall_return
+5:  cmp ${reply_nr}, %rax
+    jne 6f
+    bt ${reply_recv_bit}, %rsi
+    jnc 6f
+    call {fast_reply_recv}
+    jmp syscall_return
+6:  call {syscall}
     .global syscall_return
 syscall_return:
     /* Return with sysret when the frame still looks like a syscall frame
@@ -273,6 +289,10 @@ fast_switch:
     dispatch = sym crate::trap::trap_dispatch,
     syscall = sym crate::syscall::syscall_dispatch,
     kernel_call = sym crate::fastpath::kernel_call,
+    fast_call = sym crate::fastpath::call_entry,
+    fast_reply_recv = sym crate::fastpath::reply_recv_entry,
+    reply_nr = const abi::Syscall::Reply as u64,
+    reply_recv_bit = const 32 + abi::Tag::REPLY_RECV.trailing_zeros(),
     kernel_iface_mask = const KERNEL_IFACE_MASK,
     user_rsp = const PERCPU_USER_RSP,
     kernel_rsp = const PERCPU_KERNEL_RSP,

@@ -246,10 +246,10 @@ impl Endpoint {
         }
     }
 
-    /// Locks the endpoint's queues (for the fast path, which makes the
-    /// same changes as the functions below).
-    pub fn state(&self) -> spin::MutexGuard<'_, State> {
-        self.state.lock()
+    /// The lock of the endpoint's queues (for the fast path, which makes
+    /// the same changes as the functions below).
+    pub fn state_lock(&self) -> &Mutex<State> {
+        &self.state
     }
 
     fn forget(&self, t: &ThreadRef) {

@@ -11,7 +11,7 @@
 //!   [`TrapFrame`] at the top of its kernel stack.
 
 use super::domain::Domain;
-use super::endpoint::Ipc;
+use super::endpoint::{Endpoint, Ipc};
 use crate::arch::trap::TrapFrame;
 use crate::mm::stack::KernelStack;
 use alloc::sync::Arc;
@@ -56,11 +56,41 @@ pub struct Thread {
     /// to user mode with that frame (see `fastpath`). Read and written only
     /// by the home CPU, under its scheduler lock or during a switch.
     pub resumable: AtomicBool,
+    /// The fast path's last endpoint lookups of this thread, one for `Call`
+    /// and one for `Reply` with receive (see [`Remembered`]). Read and
+    /// written only by the thread itself, in its own system calls, on its
+    /// home CPU with interrupts off.
+    remembered: UnsafeCell<[Remembered; 2]>,
+}
+
+/// A handle lookup the fast path remembers: `handle` named the domain
+/// endpoint `ep` with the right the slot is for, and badge `badge`. A
+/// domain's handle entries never change once installed (there is no
+/// close; the table is emptied only by `Domain::teardown`, after the last
+/// thread has gone), so a lookup stays true for the life of the thread.
+pub struct Remembered {
+    /// The raw handle (`u64::MAX`: nothing remembered; no handle decodes
+    /// from it).
+    pub handle: u64,
+    /// The endpoint it names (a strong reference, so the endpoint outlives
+    /// the slot whatever the table does).
+    pub ep: Option<Arc<Endpoint>>,
+    /// The badge of the handle.
+    pub badge: u64,
+}
+
+impl Remembered {
+    const NONE: Remembered = Remembered {
+        handle: u64::MAX,
+        ep: None,
+        badge: 0,
+    };
 }
 
 // SAFETY: `saved_rsp` is written only by the home CPU during a switch away
-// from the thread and read only by the home CPU when switching to it; all
-// other fields are immutable or atomic.
+// from the thread and read only by the home CPU when switching to it;
+// `remembered` is used only by the thread itself (see `Thread::remembered`);
+// all other fields are immutable, atomic or locked.
 unsafe impl Sync for Thread {}
 // SAFETY: as above.
 unsafe impl Send for Thread {}
@@ -139,6 +169,7 @@ impl Thread {
             kill: AtomicBool::new(false),
             ipc: spin::Mutex::new(Ipc::default()),
             resumable: AtomicBool::new(false),
+            remembered: UnsafeCell::new([Remembered::NONE, Remembered::NONE]),
         })))
     }
 
@@ -156,6 +187,7 @@ impl Thread {
             kill: AtomicBool::new(false),
             ipc: spin::Mutex::new(Ipc::default()),
             resumable: AtomicBool::new(false),
+            remembered: UnsafeCell::new([Remembered::NONE, Remembered::NONE]),
         }))
     }
 
@@ -188,6 +220,20 @@ impl Thread {
     /// Sets the state (under the home CPU's scheduler lock).
     pub fn set_state(&self, s: State) {
         self.state.store(s as u8, Ordering::Release);
+    }
+
+    /// The fast path's remembered lookup number `which` (0 for `Call`, 1
+    /// for `Reply` with receive).
+    ///
+    /// # Safety
+    /// Only the thread itself, in its own system call on its home CPU with
+    /// interrupts off; the reference must be dropped before it switches
+    /// away.
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    pub unsafe fn remembered(&self, which: usize) -> &mut Remembered {
+        // SAFETY: as the caller promises, nothing else uses the slots now.
+        unsafe { &mut (*self.remembered.get())[which] }
     }
 
     /// Whether this is an idle thread.
