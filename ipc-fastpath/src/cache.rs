@@ -183,21 +183,27 @@ impl Bounds {
 struct Slot {
     key: u64,
     /// `VALID | kind`.
-    meta: u64,
-    generation: u64,
+    /// `generation << 3 | VALID | kind`: one compare checks all three.
+    stamp: u64,
     shape: Bounds,
 }
 
 const EMPTY: Slot = Slot {
     key: 0,
-    meta: 0,
-    generation: 0,
+    stamp: 0,
     shape: Bounds::NONE,
 };
 
-/// Above every kind (0 request, 1 response, 2 execute, see `Key::pack`),
-/// and small, so the hit path compares `meta` with an immediate.
+/// Above every kind (0 request, 1 response, 2 execute, see `Key::pack`).
 const VALID: u64 = 1 << 2;
+
+/// A slot's stamp for an entry of `kind` made at `generation`. The
+/// generation counts policy and model-state changes, so it never comes
+/// near the 2^61 at which the shift would lose bits.
+#[inline(always)]
+fn stamp(generation: u64, kind: u64) -> u64 {
+    generation << 3 | VALID | kind
+}
 
 /// One core's cache of static allow verdicts. Direct-mapped: a new entry
 /// replaces whatever was in its slot. Only the owning core touches it, so
@@ -233,7 +239,7 @@ impl VerdictCache {
     pub fn allows(&self, key: Key, generation: u64, words: &[u64; 4]) -> bool {
         let (k, kind) = key.pack();
         let s = &self.slots[index(k, kind) % SLOTS];
-        s.key == k && s.meta == VALID | kind && s.generation == generation && s.shape.accepts(words)
+        s.key == k && s.stamp == stamp(generation, kind) && s.shape.accepts(words)
     }
 
     /// The unpacked shape of the allow for `key` made at `generation`, if
@@ -241,7 +247,7 @@ impl VerdictCache {
     pub fn bounds(&self, key: Key, generation: u64) -> Option<Bounds> {
         let (k, kind) = key.pack();
         let s = &self.slots[index(k, kind) % SLOTS];
-        (s.key == k && s.meta == VALID | kind && s.generation == generation).then_some(s.shape)
+        (s.key == k && s.stamp == stamp(generation, kind)).then_some(s.shape)
     }
 
     /// Records an allow for `key` at `generation`, with the method's shape.
@@ -252,8 +258,7 @@ impl VerdictCache {
         }
         self.slots[index(k, kind) % SLOTS] = Slot {
             key: k,
-            meta: VALID | kind,
-            generation,
+            stamp: stamp(generation, kind),
             shape: Bounds::of(shape),
         };
     }
@@ -265,7 +270,7 @@ impl VerdictCache {
 
     /// Entries in use (whatever their generation).
     pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.meta & VALID != 0).count()
+        self.slots.iter().filter(|s| s.stamp & VALID != 0).count()
     }
 
     /// Whether no entry is in use.

@@ -229,11 +229,16 @@ fn nothing_pending(pc: &PerCpu, me: &Thread) -> Result<(), Miss> {
     Ok(())
 }
 
+/// What a commit leaves for [`switch_direct`]: the leaving thread's
+/// saved-stack-pointer slot, the new current thread, and the leaving
+/// thread's domain.
+type Commit = (*mut u64, *const Thread, *const Domain);
+
 /// Checks and commits a fast `Call`. On success the receiver is this
 /// CPU's current thread (its frame holds the request) and the result is
 /// the calling thread's saved-stack-pointer slot, for [`switch_direct`].
 /// The caller has checked item 1 (the fast path is enabled).
-fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
+fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<Commit, Missed> {
     let (iface, method) = tag_ok(frame.rsi, 0, abi::iface::FIRST_USER)?;
     // SAFETY: owner CPU, interrupts off. The thread stays alive until this
     // function returns even after it stops being `current`: the commit
@@ -283,12 +288,12 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
     // A live caller has no reply waiting (one only arrives while it waits,
     // and is taken before it returns), so there is nothing to clear.
     debug_assert!(me.ipc.lock().reply.is_none());
-    Ok(slot)
+    Ok((slot, next, &**dom))
 }
 
 /// Checks and commits a fast `Reply` with receive; as [`try_call`], the
 /// caller being answered becomes current.
-fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
+fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<Commit, Missed> {
     let (iface, method) = tag_ok(frame.rsi, Tag::REPLY_RECV, abi::iface::FIRST_USER)?;
     // SAFETY: as in `try_call`; here the commit moves the server's
     // reference into the endpoint's receiver queue.
@@ -320,10 +325,11 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
     unsafe { deliver(&caller, Tag::new(iface, method), w, None) };
     hand_over(&mut s, me, &caller);
     let slot = me.saved_rsp_slot();
+    let next: *const Thread = &*caller;
     // SAFETY: owner CPU, interrupts off; the switch follows at once.
     let server = unsafe { pc.replace_current(caller) };
     st.receivers.push_back(server);
-    Ok(slot)
+    Ok((slot, next, &**dom))
 }
 
 /// Switches to the current thread, which a commit has just made current
@@ -331,11 +337,18 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<*mut u64, Missed> {
 /// stack pointer lives in `slot` blocked and resumable. Returns only if
 /// the scheduler resumes that thread later.
 #[inline(always)]
-fn switch_direct(pc: &PerCpu, slot: *mut u64) {
-    // SAFETY: owner CPU, interrupts off; the reference is not used after
-    // the switch.
-    let next = unsafe { pc.current_ref() };
-    sched::activate(pc, next);
+fn switch_direct(pc: &PerCpu, slot: *mut u64, next: *const Thread, from: *const Domain) {
+    // SAFETY: `next` is this CPU's current thread, held by `current`;
+    // the reference is not used after the switch.
+    let next = unsafe { &*next };
+    // The address space: what `sched::activate` does, knowing that the
+    // one loaded is `from`'s (the fast path runs at the start of the
+    // leaving thread's system call).
+    if let Some(to) = next.domain.as_deref()
+        && !core::ptr::eq(to, from)
+    {
+        sched::enter_domain(pc, to);
+    }
     pc.set_kernel_stack(next.kstack_top());
     pc.switches.fetch_add(1, Ordering::Relaxed);
     pc.fast_taken.fetch_add(1, Ordering::Relaxed);
@@ -360,12 +373,29 @@ fn switch_direct(pc: &PerCpu, slot: *mut u64) {
 struct Missed;
 
 impl From<Miss> for Missed {
-    #[cold]
-    #[inline(never)]
+    /// One out-of-line counter per reason, so that no miss code is set up
+    /// ahead of the branches on the hit path.
+    #[inline(always)]
     fn from(m: Miss) -> Missed {
-        percpu::this().fast_missed[m as usize].fetch_add(1, Ordering::Relaxed);
-        Missed
+        match m {
+            Miss::Disabled => count::<{ Miss::Disabled as usize }>(),
+            Miss::Tag => count::<{ Miss::Tag as usize }>(),
+            Miss::Handle => count::<{ Miss::Handle as usize }>(),
+            Miss::Verdict => count::<{ Miss::Verdict as usize }>(),
+            Miss::NoPartner => count::<{ Miss::NoPartner as usize }>(),
+            Miss::OtherCore => count::<{ Miss::OtherCore as usize }>(),
+            Miss::NotResumable => count::<{ Miss::NotResumable as usize }>(),
+            Miss::Priority => count::<{ Miss::Priority as usize }>(),
+            Miss::Pending => count::<{ Miss::Pending as usize }>(),
+        }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn count<const M: usize>() -> Missed {
+    percpu::this().fast_missed[M].fetch_add(1, Ordering::Relaxed);
+    Missed
 }
 
 /// Item 1 failed: counted here, in line, as every syscall of a
@@ -402,7 +432,7 @@ fn call(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
         return disabled(pc);
     }
     match try_call(pc, frame) {
-        Ok(slot) => switch_direct(pc, slot),
+        Ok((slot, next, from)) => switch_direct(pc, slot, next, from),
         Err(Missed) => return None,
     }
     Some(endpoint::park_for_reply().map(|p| crate::syscall::reply_of(frame, p)))
@@ -416,7 +446,7 @@ fn reply_recv(frame: &TrapFrame) -> Option<Result<Reply, Error>> {
         return disabled(pc);
     }
     match try_reply_recv(pc, frame) {
-        Ok(slot) => switch_direct(pc, slot),
+        Ok((slot, next, from)) => switch_direct(pc, slot, next, from),
         Err(Missed) => return None,
     }
     Some(endpoint::park_for_request().map(|r| crate::syscall::request_of(frame, r)))

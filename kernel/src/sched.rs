@@ -155,43 +155,71 @@ fn arm_timer(pc: &PerCpu, s: &smp::sched::CoreSched<ThreadRef>) {
     crate::arch::apic::arm_timer(deadline);
 }
 
-/// Loads the address space `t` runs in.
+/// Loads the address space `t` runs in (nothing if it is loaded already).
 #[inline]
 pub fn activate(pc: &PerCpu, t: &Thread) {
-    let pcid = crate::arch::cpu::pcid_enabled();
-    let (root, asid, generation) = match &t.domain {
-        Some(d) => {
-            // Bits are never cleared, so a set bit needs no locked write.
-            let bit = 1 << pc.index;
-            if d.cpus_seen.load(Ordering::Acquire) & bit == 0 {
-                d.cpus_seen.fetch_or(bit, Ordering::AcqRel);
-            }
-            (d.root, d.asid, d.asid_gen)
-        }
-        None => (crate::mm::kernel_root(), 0, 0),
+    let (root, asid) = match &t.domain {
+        Some(d) => (d.root, d.asid),
+        None => (crate::mm::kernel_root(), 0),
     };
-    let mut value = root;
-    if pcid {
-        value |= asid as u64;
-        // SAFETY: owner CPU, interrupts off, reference not held across a switch.
-        let loaded = unsafe { pc.asid_loaded() };
-        if asid == 0 || loaded[asid as usize] == generation {
-            value |= 1 << 63; // keep this PCID's TLB entries
-        } else {
-            loaded[asid as usize] = generation;
-        }
-    }
     let (cur, _) = x86_64::registers::control::Cr3::read_raw();
     if cur.start_address().as_u64() == root
-        && (!pcid || {
+        && (!crate::arch::cpu::pcid_enabled() || {
             // SAFETY: owner CPU.
             unsafe { *pc.current_asid.get() == asid }
         })
     {
         return;
     }
-    // SAFETY: `root` is a live PML4 sharing the kernel half (its domain
+    match &t.domain {
+        Some(d) => enter_domain(pc, d),
+        None => {
+            // PCID 0 is the kernel's alone: its entries never go stale.
+            let keep = if crate::arch::cpu::pcid_enabled() {
+                1 << 63
+            } else {
+                0
+            };
+            // SAFETY: the kernel table maps the kernel half like every
+            // domain's table.
+            unsafe { load_cr3(pc, root | keep, 0) }
+        }
+    }
+}
+
+/// Loads `d`'s address space, which is not the one loaded now (the fast
+/// path calls this directly when it switches between two domains: each
+/// domain has its own table, so no test of CR3 is needed).
+#[inline(always)]
+pub fn enter_domain(pc: &PerCpu, d: &Domain) {
+    // Bits are never cleared, so a set bit needs no locked write.
+    let bit = 1 << pc.index;
+    if d.cpus_seen.load(Ordering::Acquire) & bit == 0 {
+        d.cpus_seen.fetch_or(bit, Ordering::AcqRel);
+    }
+    let mut value = d.root;
+    if crate::arch::cpu::pcid_enabled() {
+        value |= d.asid as u64;
+        // SAFETY: owner CPU, interrupts off, reference not held across a switch.
+        let loaded = unsafe { pc.asid_loaded() };
+        if loaded[d.asid as usize] == d.asid_gen {
+            value |= 1 << 63; // keep this PCID's TLB entries
+        } else {
+            loaded[d.asid as usize] = d.asid_gen;
+        }
+    }
+    // SAFETY: `d.root` is a live PML4 sharing the kernel half (its domain
     // cannot be torn down while one of its threads is about to run).
+    unsafe { load_cr3(pc, value, d.asid) };
+}
+
+/// Writes CR3 and records the PCID now in use.
+///
+/// # Safety
+/// `value` holds the root of a live page table that maps the kernel half.
+#[inline(always)]
+unsafe fn load_cr3(pc: &PerCpu, value: u64, asid: u16) {
+    // SAFETY: as the caller promises; owner CPU for `current_asid`.
     unsafe {
         core::arch::asm!("mov cr3, {}", in(reg) value, options(nostack));
         *pc.current_asid.get() = asid;

@@ -229,10 +229,16 @@ pub struct RecvBuffer {
 impl RecvBuffer {
     /// A zeroed buffer of the largest size a message carries.
     pub fn new() -> RecvBuffer {
-        RecvBuffer {
-            data: alloc::vec![0u8; abi::ool::MAX_BYTES as usize].into_boxed_slice(),
-            desc: abi::ool::Descriptor::default(),
-        }
+        let mut data = alloc::vec![0u8; abi::ool::MAX_BYTES as usize].into_boxed_slice();
+        // The bytes are on the heap, so their address holds however the
+        // buffer moves; the kernel writes only the descriptor's other
+        // receive fields.
+        let desc = abi::ool::Descriptor {
+            recv_addr: data.as_mut_ptr() as u64,
+            recv_cap: data.len() as u64,
+            ..Default::default()
+        };
+        RecvBuffer { data, desc }
     }
 }
 
@@ -334,11 +340,8 @@ fn receive<'a>(
     mut buf: Option<&'a mut RecvBuffer>,
 ) -> Result<Request<'a>, Error> {
     let ptr = match buf.as_deref_mut() {
-        Some(b) => {
-            b.desc.recv_addr = b.data.as_mut_ptr() as u64;
-            b.desc.recv_cap = b.data.len() as u64;
-            &mut b.desc as *mut abi::ool::Descriptor as u64
-        }
+        // `RecvBuffer::new` pointed the descriptor at the bytes.
+        Some(b) => &mut b.desc as *mut abi::ool::Descriptor as u64,
         None => 0,
     };
     // SAFETY: the kernel writes at most `recv_cap` bytes at `recv_addr`

@@ -277,6 +277,12 @@ impl Tag {
     pub const fn has(self, flag: u8) -> bool {
         self.flags() & flag != 0
     }
+    /// Whether the tag is a request a server of `interface` takes: that
+    /// interface, and no flag but [`Tag::OOL`] (one test for both).
+    #[inline(always)]
+    pub const fn requests(self, interface: u16) -> bool {
+        (self.0 >> 16) & !((Tag::OOL as u64) << 16) == interface as u64
+    }
 }
 
 /// The register part of a message: a tag and [`MSG_WORDS`] data words.
@@ -1085,6 +1091,9 @@ mod tests {
         assert_eq!(t.method(), 0xbeef);
         assert!(t.has(Tag::OOL));
         assert!(!t.has(Tag::REPLY_RECV));
+        assert!(t.requests(t.interface()) && !t.requests(t.interface() + 1));
+        let r = Tag::with_flags(0x1234, 0xbeef, Tag::REPLY_RECV);
+        assert!(!r.requests(0x1234));
         assert_eq!(Tag::decode(t.raw()), Ok(t));
         assert_eq!(Tag::decode(1 << 40), Err(Error::BadTag));
         assert_eq!(Tag::decode(0x80 << 32), Err(Error::BadTag));

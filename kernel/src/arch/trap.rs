@@ -73,6 +73,10 @@ impl TrapFrame {
     }
 }
 
+// `fast_switch` returns with `sysret` without testing the return address
+// because no user page reaches the non-canonical hole.
+const _: () = assert!(abi::USER_TOP <= (1 << 47) - 4096);
+
 /// Offsets into the per-CPU block used by the assembly (see `percpu`).
 pub const PERCPU_KERNEL_RSP: usize = 8;
 /// Scratch slot for the user stack pointer during `syscall` entry.
@@ -245,6 +249,9 @@ syscall_return:
     jnz trap_return
     cmpq ${user_cs}, 18*8(%rsp)
     jne trap_return
+    /* The return of a frame known to be a `syscall` frame (see
+       `fast_switch`). */
+syscall_sysret:
     pop %r15
     pop %r14
     pop %r13
@@ -272,7 +279,13 @@ syscall_return:
        the IPC fast path's direct switch. Saves the current thread exactly
        as `switch_stacks` does (so the scheduler can resume it later), then
        returns to user mode with the other thread's frame, which sits at the
-       top of that thread's kernel stack. */
+       top of that thread's kernel stack. That frame was saved by this
+       entry (the thread blocked in a system call) and since then only its
+       message registers were written, so `syscall_return`'s tests hold
+       without being made again: its code selector is the one the entry
+       pushed, and its return address is below `abi::USER_TOP` (the
+       `syscall` instruction lies in a mapped user page, and the page
+       below the non-canonical hole is never mapped), so canonical. */
     .global fast_switch
 fast_switch:
     push %rbp
@@ -283,7 +296,7 @@ fast_switch:
     push %r15
     mov %rsp, (%rdi)
     mov %rsi, %rsp
-    jmp syscall_return
+    jmp syscall_sysret
     .text
 "#,
     dispatch = sym crate::trap::trap_dispatch,
