@@ -165,12 +165,11 @@ impl Bounds {
         b
     }
 
-    /// Whether `words` fit (equals [`Shape::accepts`] of the shape).
+    /// Whether `words` fit (equals [`Shape::accepts`] of the shape), with
+    /// every word tested (the verdict cache tests `open` first; the pair
+    /// cache's kernel methods have narrower fields or unused words).
     #[inline(always)]
     pub(crate) fn accepts(&self, words: &[u64; 4]) -> bool {
-        if self.open {
-            return true;
-        }
         let mut ok = true;
         for ((w, bias), max) in words.iter().zip(self.bias).zip(self.max) {
             ok &= w.wrapping_add(bias) <= max;
@@ -237,9 +236,18 @@ impl VerdictCache {
     /// never "denied".
     #[inline(always)]
     pub fn allows(&self, key: Key, generation: u64, words: &[u64; 4]) -> bool {
+        self.allows_with(key, generation, || *words)
+    }
+
+    /// [`VerdictCache::allows`], with the words fetched only if the shape
+    /// needs them (an entry whose words are all 64-bit fields does not).
+    #[inline(always)]
+    pub fn allows_with(&self, key: Key, generation: u64, words: impl FnOnce() -> [u64; 4]) -> bool {
         let (k, kind) = key.pack();
         let s = &self.slots[index(k, kind) % SLOTS];
-        s.key == k && s.stamp == stamp(generation, kind) && s.shape.accepts(words)
+        s.key == k
+            && s.stamp == stamp(generation, kind)
+            && (s.shape.open || s.shape.accepts(&words()))
     }
 
     /// The unpacked shape of the allow for `key` made at `generation`, if
@@ -393,17 +401,25 @@ mod tests {
     #[test]
     fn sixty_four_bit_fields_skip_the_check_and_nothing_else_does() {
         use FieldType::{I64, U32, U64};
-        let open = Bounds::of(Shape::of(&[U64, I64, U64, U64]).unwrap());
-        assert!(open.open);
-        assert!(open.accepts(&[u64::MAX, 1 << 63, 0, 7]));
+        let key = |method| Key {
+            kind: EventKind::Request,
+            src: 1,
+            dst: 2,
+            iface: 0x100,
+            method,
+        };
+        let mut c = VerdictCache::new();
+        c.insert(key(1), 7, Shape::of(&[U64, I64, U64, U64]).unwrap());
         // Three 64-bit fields leave the fourth word unused: it must be zero.
-        let three = Bounds::of(Shape::of(&[U64, U64, U64]).unwrap());
-        assert!(!three.open);
-        assert!(three.accepts(&[1, 2, 3, 0]));
-        assert!(!three.accepts(&[1, 2, 3, 4]));
-        let narrow = Bounds::of(Shape::of(&[U64, U64, U64, U32]).unwrap());
-        assert!(!narrow.open);
-        assert!(!narrow.accepts(&[0, 0, 0, 1 << 32]));
+        c.insert(key(2), 7, Shape::of(&[U64, U64, U64]).unwrap());
+        c.insert(key(3), 7, Shape::of(&[U64, U64, U64, U32]).unwrap());
+        assert!(c.allows(key(1), 7, &[u64::MAX, 1 << 63, 0, 7]));
+        // An all-64-bit entry never asks for the words.
+        assert!(c.allows_with(key(1), 7, || unreachable!("words fetched")));
+        assert!(c.allows(key(2), 7, &[1, 2, 3, 0]));
+        assert!(!c.allows(key(2), 7, &[1, 2, 3, 4]));
+        assert!(c.allows(key(3), 7, &[0, 0, 0, 1]));
+        assert!(!c.allows(key(3), 7, &[0, 0, 0, 1 << 32]));
     }
 
     #[test]

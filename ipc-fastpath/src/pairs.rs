@@ -21,17 +21,16 @@ pub const PAIR_SLOTS: usize = 16;
 struct Slot {
     /// The request key, packed.
     key: u64,
-    /// Whether the slot holds an entry.
-    valid: bool,
-    generation: u64,
+    /// `generation << 1 | 1` for an entry made at `generation`, 0 for an
+    /// empty slot: one compare checks both.
+    stamp: u64,
     request: Bounds,
     response: Bounds,
 }
 
 const EMPTY: Slot = Slot {
     key: 0,
-    valid: false,
-    generation: 0,
+    stamp: 0,
     request: Bounds::NONE,
     response: Bounds::NONE,
 };
@@ -58,6 +57,12 @@ impl Pair<'_> {
     pub fn response_allows(&self, words: &[u64; 4]) -> bool {
         self.0.accepts(words)
     }
+}
+
+/// A slot's stamp at `generation` (which never comes near 2^63).
+#[inline(always)]
+fn stamp(generation: u64) -> u64 {
+    generation << 1 | 1
 }
 
 #[inline(always)]
@@ -90,12 +95,8 @@ impl PairCache {
     pub fn request_allows(&self, key: Key, generation: u64, words: &[u64; 4]) -> Option<Pair<'_>> {
         let (k, kind) = key.pack();
         let s = &self.slots[index(k) % PAIR_SLOTS];
-        (kind == 0
-            && s.key == k
-            && s.valid
-            && s.generation == generation
-            && s.request.accepts(words))
-        .then_some(Pair(&s.response))
+        (kind == 0 && s.key == k && s.stamp == stamp(generation) && s.request.accepts(words))
+            .then_some(Pair(&s.response))
     }
 
     /// Makes the entry for the request `key` from `singles`, if it holds
@@ -114,8 +115,7 @@ impl PairCache {
         let (k, _) = key.pack();
         self.slots[index(k) % PAIR_SLOTS] = Slot {
             key: k,
-            valid: true,
-            generation,
+            stamp: stamp(generation),
             request,
             response,
         };

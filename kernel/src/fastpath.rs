@@ -121,7 +121,7 @@ pub fn cached_allow(
     dst: u16,
     iface: u16,
     method: u16,
-    w: &[u64; 4],
+    w: impl FnOnce() -> [u64; 4],
 ) -> Result<(), Miss> {
     let key = Key {
         kind,
@@ -131,7 +131,7 @@ pub fn cached_allow(
         method,
     };
     // SAFETY: owner CPU, interrupts off, reference dropped at once.
-    if unsafe { pc.verdicts() }.allows(key, security::generation(), w) {
+    if unsafe { pc.verdicts() }.allows_with(key, security::generation(), w) {
         Ok(())
     } else {
         Err(Miss::Verdict)
@@ -246,9 +246,10 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<Commit, Missed> {
     let me = unsafe { pc.current_ref() };
     let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
     let (ep, badge) = endpoint_of(me, dom, frame.rdi, 0, rights::CALL)?;
-    let w = words(frame);
     let (src, dst) = (dom.context, ep.context);
-    cached_allow(pc, EventKind::Request, src, dst, iface, method, &w)?;
+    cached_allow(pc, EventKind::Request, src, dst, iface, method, || {
+        words(frame)
+    })?;
     let mut st = lock(ep.state_lock());
     if st.dead {
         return Err(Miss::NoPartner.into());
@@ -270,7 +271,7 @@ fn try_call(pc: &PerCpu, frame: &TrapFrame) -> Result<Commit, Missed> {
     let slot = me.saved_rsp_slot();
     // SAFETY: `r` is blocked on this CPU (checked under its scheduler lock,
     // which we hold).
-    unsafe { deliver(&r, Tag::new(iface, method), w, Some(badge)) };
+    unsafe { deliver(&r, Tag::new(iface, method), words(frame), Some(badge)) };
     hand_over(&mut s, me, &r);
     let next: *const Thread = &*r;
     // SAFETY: owner CPU, interrupts off; the switch follows at once.
@@ -300,7 +301,6 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<Commit, Missed> {
     let me = unsafe { pc.current_ref() };
     let dom = me.domain.as_ref().ok_or(Miss::Handle)?;
     let (ep, _) = endpoint_of(me, dom, frame.rdi, 1, rights::RECV)?;
-    let w = words(frame);
     let mut st = lock(ep.state_lock());
     if st.dead || !st.callers.is_empty() {
         // A queued caller: the slow path hands it over.
@@ -311,7 +311,9 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<Commit, Missed> {
     let c = ipc.caller.as_ref().ok_or(Miss::NoPartner)?;
     let client = c.domain.as_ref().ok_or(Miss::NoPartner)?;
     let (src, dst) = (dom.context, client.context);
-    cached_allow(pc, EventKind::Response, src, dst, iface, method, &w)?;
+    cached_allow(pc, EventKind::Response, src, dst, iface, method, || {
+        words(frame)
+    })?;
     ready_to_switch(pc, &s, me, c)?;
     // Commit: what `endpoint::reply` and then `endpoint::try_recv` (finding no
     // caller queued) do, with the reply going straight into the caller's
@@ -322,7 +324,7 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<Commit, Missed> {
     ipc.waiting_on = Some(ep.clone());
     drop(ipc);
     // SAFETY: `c` is blocked on this CPU (checked under the lock we hold).
-    unsafe { deliver(&caller, Tag::new(iface, method), w, None) };
+    unsafe { deliver(&caller, Tag::new(iface, method), words(frame), None) };
     hand_over(&mut s, me, &caller);
     let slot = me.saved_rsp_slot();
     let next: *const Thread = &*caller;
@@ -350,7 +352,6 @@ fn switch_direct(pc: &PerCpu, slot: *mut u64, next: *const Thread, from: *const 
         sched::enter_domain(pc, to);
     }
     pc.set_kernel_stack(next.kstack_top());
-    pc.switches.fetch_add(1, Ordering::Relaxed);
     pc.fast_taken.fetch_add(1, Ordering::Relaxed);
     let frame = next.user_frame();
     // SAFETY: `slot` belongs to the thread the commit left, which stays
@@ -580,14 +581,14 @@ fn kernel_call_pairing(regs: &mut KernelCallRegs) -> bool {
     };
     let (src, kernel, ifc, method) = (key.src, key.dst, key.iface, key.method);
     let request = EventKind::Request;
-    if cached_allow(pc, request, src, kernel, ifc, method, &regs.words).is_err() {
+    if cached_allow(pc, request, src, kernel, ifc, method, || regs.words).is_err() {
         return false;
     }
     let Some(answer) = run_pure(dom, service, method, &regs.words) else {
         return false;
     };
     let response = EventKind::Response;
-    if cached_allow(pc, response, kernel, src, ifc, method, &answer).is_err() {
+    if cached_allow(pc, response, kernel, src, ifc, method, || answer).is_err() {
         return false;
     }
     // SAFETY: owner CPU, interrupts off; the two references are to

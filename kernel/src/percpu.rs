@@ -55,7 +55,8 @@ pub struct PerCpu {
     pub current_asid: UnsafeCell<u16>,
     /// Timer interrupts taken.
     pub timer_ticks: AtomicU64,
-    /// Context switches done.
+    /// Context switches the scheduler made (the fast path's direct
+    /// switches are counted in `fast_taken`).
     pub switches: AtomicU64,
     /// Nanoseconds spent in the idle thread.
     pub idle_ns: AtomicU64,
@@ -181,14 +182,16 @@ impl PerCpu {
     /// Sets the kernel stack used on the next entry from user mode.
     #[inline]
     pub fn set_kernel_stack(&self, top: u64) {
-        // SAFETY: owner CPU only, interrupts off; the TSS pointer was set at
-        // start-up and the CPU reads rsp0 only on a privilege change.
+        // SAFETY: owner CPU only, interrupts off; the TSS pointer was set
+        // by `set_tss` when the CPU started, before its first call here
+        // (`kmain` and `ap_main`), and the CPU reads rsp0 only on a
+        // privilege change. A kernel stack top is canonical, as
+        // `new_unsafe` asks.
         unsafe {
             *self.kernel_rsp.get() = top;
-            if let Some(tss) = (*self.tss.get()).as_mut() {
-                // A kernel stack top is canonical, as `new_unsafe` asks.
-                tss.privilege_stack_table[0] = x86_64::VirtAddr::new_unsafe(top);
-            }
+            let tss = *self.tss.get();
+            debug_assert!(!tss.is_null());
+            (*tss).privilege_stack_table[0] = x86_64::VirtAddr::new_unsafe(top);
         }
     }
 

@@ -189,7 +189,7 @@ pub fn check(
     // only).
     if crate::fastpath::enabled()
         && ool == Ool::None
-        && crate::fastpath::cached_allow(pc, kind, src, dst, iface, method, &words).is_ok()
+        && crate::fastpath::cached_allow(pc, kind, src, dst, iface, method, || words).is_ok()
     {
         return Ok(());
     }
