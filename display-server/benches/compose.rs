@@ -13,7 +13,8 @@
 //!   to the frame buffer (the common case: a cursor, a text line, a small
 //!   animation).
 //!
-//! Throughput is the frame-buffer bytes of the redrawn area (4 per pixel).
+//! Throughput is the frame-buffer bytes of the redrawn area (4 per pixel),
+//! reported in decimal units (MB/s, GB/s).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use display::desktop::{Desktop, Pixels};
@@ -83,7 +84,7 @@ fn bench(c: &mut Criterion) {
     let mut scene = Scene::new();
     let mut g = c.benchmark_group("compose");
 
-    g.throughput(Throughput::Bytes(u64::from(W * H * 4)));
+    g.throughput(Throughput::BytesDecimal(u64::from(W * H * 4)));
     g.bench_function("full_screen", |b| {
         b.iter(|| {
             scene
@@ -95,7 +96,7 @@ fn bench(c: &mut Criterion) {
 
     let (owner, id) = scene.first();
     for (w, h) in [(64u32, 64u32), (320, 200)] {
-        g.throughput(Throughput::Bytes(u64::from(w * h * 4)));
+        g.throughput(Throughput::BytesDecimal(u64::from(w * h * 4)));
         g.bench_function(format!("present_{w}x{h}"), |b| {
             b.iter(|| {
                 scene
