@@ -120,7 +120,11 @@ pub struct Domain {
     pub asid_gen: u64,
     /// CPUs that may hold TLB entries for this address space.
     pub cpus_seen: AtomicU64,
-    /// Capabilities.
+    /// Capabilities. An entry never changes once installed while the
+    /// domain lives: there is no close, `install` and `insert` fill only
+    /// free slots, and `teardown` empties the table after the last thread
+    /// has gone. The fast path's remembered lookups rely on this
+    /// (`thread::Remembered`); a close would have to forget them.
     pub handles: Mutex<HandleTable<KObject>>,
     /// Live threads.
     pub threads: Mutex<Vec<ThreadRef>>,
