@@ -66,6 +66,13 @@ pub struct PerCpu {
     kernel_pairs: UnsafeCell<fastpath::PairCache>,
     /// IPC operations the fast path completed.
     pub fast_taken: AtomicU64,
+    /// Messages between domains the slow path checked (`abi::stats`).
+    pub ipc_checked: AtomicU64,
+    /// Verdicts the verdict cache gave the slow path (`abi::stats`; each
+    /// fast-path operation is one more).
+    pub verdict_hits: AtomicU64,
+    /// Full policy evaluations (`abi::stats`).
+    pub evaluations: AtomicU64,
     /// Fast-path attempts that fell to the slow path, by reason.
     pub fast_missed: [AtomicU64; fastpath::Miss::COUNT],
 }
@@ -108,6 +115,9 @@ pub fn create(index: usize, apic_id: u32) -> &'static PerCpu {
         verdicts: UnsafeCell::new(fastpath::VerdictCache::new()),
         kernel_pairs: UnsafeCell::new(fastpath::PairCache::new()),
         fast_taken: AtomicU64::new(0),
+        ipc_checked: AtomicU64::new(0),
+        verdict_hits: AtomicU64::new(0),
+        evaluations: AtomicU64::new(0),
         fast_missed: [const { AtomicU64::new(0) }; fastpath::Miss::COUNT],
     }));
     pc.self_ptr = pc as *const PerCpu as u64;

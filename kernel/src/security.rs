@@ -185,12 +185,17 @@ pub fn check(
     ool: Ool,
 ) -> Result<(), Error> {
     let pc = crate::percpu::this();
+    let kernel = kernel_context();
+    if kind != EventKind::Execute && src != kernel && dst != kernel {
+        pc.ipc_checked.fetch_add(1, Ordering::Relaxed);
+    }
     // The cache holds register-only verdicts (its shape check covers words
     // only).
     if crate::fastpath::enabled()
         && ool == Ool::None
         && crate::fastpath::cached_allow(pc, kind, src, dst, iface, method, || words).is_ok()
     {
+        pc.verdict_hits.fetch_add(1, Ordering::Relaxed);
         return Ok(());
     }
     evaluate(
@@ -245,6 +250,7 @@ pub fn refuse(src: u16, iface: u16, method: u16, why: &str) {
 /// cache when the verdict may be cached), then the audit record.
 #[inline(never)]
 fn evaluate(pc: &crate::percpu::PerCpu, ev: &Event) -> Result<(), Error> {
+    pc.evaluations.fetch_add(1, Ordering::Relaxed);
     let (kind, src, dst, iface, method) = (ev.kind, ev.src, ev.dst, ev.iface, ev.method);
     let cached = crate::fastpath::enabled();
     let Some(sec) = module() else {

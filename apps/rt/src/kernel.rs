@@ -469,3 +469,64 @@ pub fn label(domain: u64) -> Result<alloc::string::String, Error> {
         .map(alloc::string::String::from)
         .map_err(|_| Error::InvalidArgument)
 }
+
+// --------------------------------------------------------------- stats
+
+/// One CPU's IPC counters since boot (`abi::stats::IPC`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpcStats {
+    /// Messages between domains sent from the CPU.
+    pub messages: u64,
+    /// Of those, carried by the IPC fast path.
+    pub fast: u64,
+    /// Verdicts the verdict cache gave.
+    pub verdict_hits: u64,
+    /// Full policy evaluations.
+    pub evaluations: u64,
+}
+
+/// One CPU's scheduling counters since boot (`abi::stats::CPU`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuStats {
+    /// Nanoseconds idle.
+    pub idle_ns: u64,
+    /// Thread switches.
+    pub switches: u64,
+    /// Timer interrupts.
+    pub timer_ticks: u64,
+    /// CPUs online.
+    pub cpus: u64,
+}
+
+/// The IPC counters of CPU `cpu`; `Denied` unless the policy lets the
+/// caller read them, `InvalidArgument` for a CPU that is not online.
+pub fn ipc_stats(cpu: u64) -> Result<IpcStats, Error> {
+    let [messages, fast, verdict_hits, evaluations] = kcall_safe(
+        abi::handles::STATS,
+        abi::iface::STATS,
+        abi::stats::IPC,
+        [cpu, 0, 0, 0],
+    )?;
+    Ok(IpcStats {
+        messages,
+        fast,
+        verdict_hits,
+        evaluations,
+    })
+}
+
+/// The scheduling counters of CPU `cpu`; errors as [`ipc_stats`].
+pub fn cpu_stats(cpu: u64) -> Result<CpuStats, Error> {
+    let [idle_ns, switches, timer_ticks, cpus] = kcall_safe(
+        abi::handles::STATS,
+        abi::iface::STATS,
+        abi::stats::CPU,
+        [cpu, 0, 0, 0],
+    )?;
+    Ok(CpuStats {
+        idle_ns,
+        switches,
+        timer_ticks,
+        cpus,
+    })
+}

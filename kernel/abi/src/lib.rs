@@ -367,6 +367,8 @@ pub mod handles {
     pub const DMA: Handle = Handle::new(9, 0);
     /// The interrupt endpoint ([`crate::irq`]).
     pub const IRQ: Handle = Handle::new(10, 0);
+    /// The statistics endpoint ([`crate::stats`]).
+    pub const STATS: Handle = Handle::new(11, 0);
     /// First slot that is not reserved for a well-known handle.
     pub const FIRST_FREE_SLOT: u16 = 16;
 }
@@ -392,6 +394,8 @@ pub mod iface {
     pub const DMA: u16 = 8;
     /// [`crate::irq`]
     pub const IRQ: u16 = 9;
+    /// [`crate::stats`]
+    pub const STATS: u16 = 10;
     /// First interface number available to user-space servers.
     pub const FIRST_USER: u16 = 0x100;
 }
@@ -481,6 +485,24 @@ pub mod irq {
     pub const WAIT: u16 = 2;
     /// Number of notification bits per domain.
     pub const BITS: u64 = 64;
+}
+
+/// Kernel statistics, per CPU and counted from boot: what an IPC monitor
+/// or a `top` shows. A reader takes two samples and divides the
+/// differences. `InvalidArgument` for a CPU that is not online.
+pub mod stats {
+    /// `IPC(cpu)`: word 0 = messages (requests and responses between
+    /// domains) sent from `cpu`; word 1 = of those, carried by the IPC fast
+    /// path; word 2 = verdicts the verdict cache gave on `cpu` (every
+    /// fast-path message is one; kernel calls answered by the kernel-call
+    /// lane are not counted); word 3 = full policy evaluations on `cpu`.
+    /// The fast-path ratio is word 1 / word 0; the verdict-cache ratio is
+    /// word 2 / (word 2 + word 3).
+    pub const IPC: u16 = 1;
+    /// `CPU(cpu)`: word 0 = nanoseconds `cpu` spent idle; word 1 = thread
+    /// switches on it (the scheduler's and the fast path's); word 2 = its
+    /// timer interrupts; word 3 = the number of CPUs online.
+    pub const CPU: u16 = 2;
 }
 
 /// Kernel log endpoint.
@@ -575,7 +597,7 @@ pub mod mem {
 /// and tests share. Word names are what policy predicates test
 /// (`Memory.map where prot <= 3`); a word named `code` is signed.
 pub mod kernel_ifaces {
-    use super::{audit, dma, iface, irq, log, mem, mmio, pci, task, time};
+    use super::{audit, dma, iface, irq, log, mem, mmio, pci, stats, task, time};
 
     /// One kernel method: number, name, argument and result word names.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -616,7 +638,7 @@ pub mod kernel_ifaces {
     }
 
     /// Every kernel interface.
-    pub const ALL: [Interface; 9] = [
+    pub const ALL: [Interface; 10] = [
         Interface {
             id: iface::LOG,
             name: "Log",
@@ -743,12 +765,30 @@ pub mod kernel_ifaces {
                 m(irq::WAIT, "wait", &["bits", "timeout"], &["signalled"]),
             ],
         },
+        Interface {
+            id: iface::STATS,
+            name: "Stats",
+            methods: &[
+                m(
+                    stats::IPC,
+                    "ipc",
+                    &["cpu"],
+                    &["messages", "fast", "verdict_hits", "evaluations"],
+                ),
+                m(
+                    stats::CPU,
+                    "cpu",
+                    &["cpu"],
+                    &["idle_ns", "switches", "timer_ticks", "cpus"],
+                ),
+            ],
+        },
     ];
 
     /// Bit `m` of entry `i`: kernel interface `i` has method `m` (methods
     /// are numbered below 64), computed from [`ALL`] at build time.
-    const MASKS: [u64; iface::IRQ as usize + 1] = {
-        let mut masks = [0u64; iface::IRQ as usize + 1];
+    const MASKS: [u64; iface::STATS as usize + 1] = {
+        let mut masks = [0u64; iface::STATS as usize + 1];
         let mut i = 0;
         while i < ALL.len() {
             let mut k = 0;

@@ -7,6 +7,7 @@ mod audit;
 mod log;
 mod mem;
 mod pci;
+mod stats;
 mod task;
 mod time;
 
@@ -39,5 +40,6 @@ pub fn call(
         Service::Mmio => pci::call_mmio(caller, method, w),
         Service::Dma => pci::call_dma(caller, method, w),
         Service::Irq => pci::call_irq(caller, method, w),
+        Service::Stats => stats::call(method, w),
     }
 }

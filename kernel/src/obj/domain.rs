@@ -40,6 +40,8 @@ pub enum Service {
     Dma,
     /// `abi::irq`
     Irq,
+    /// `abi::stats`
+    Stats,
 }
 
 impl Service {
@@ -55,6 +57,7 @@ impl Service {
             Service::Mmio => abi::iface::MMIO,
             Service::Dma => abi::iface::DMA,
             Service::Irq => abi::iface::IRQ,
+            Service::Stats => abi::iface::STATS,
         }
     }
 }
@@ -193,6 +196,7 @@ impl Domain {
             (abi::handles::MMIO, Service::Mmio),
             (abi::handles::DMA, Service::Dma),
             (abi::handles::IRQ, Service::Irq),
+            (abi::handles::STATS, Service::Stats),
         ] {
             handles.install(h.index(), KObject::Kernel(s), call).ok()?;
         }
