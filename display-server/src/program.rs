@@ -11,7 +11,9 @@
 //! on its inbox: clients open windows backed by memory they share
 //! read-only, and present damaged rectangles; the desktop (`desktop`)
 //! composes them under server-drawn frames and labels, and the server
-//! flushes the screen when something changed.
+//! flushes the screen when something changed. It logs
+//! `display-server: frame <n> presented, <k> window(s) shown` for the
+//! first frame and whenever the number of windows shown changes.
 //!
 //! Memory a request shares with the server belongs to the server only once
 //! a window holds it: for every request that is answered with an error the
@@ -61,6 +63,8 @@ struct Server<'a> {
     frame: Frame<'a>,
     gpu: VirtIOGpu<TesseraHal, PciTransport>,
     frames: u64,
+    /// The window count the last logged frame showed.
+    logged_shown: Option<usize>,
     /// The hardware cursor is set up.
     cursor: bool,
     /// When [`Server::sweep`] last looked for ended clients.
@@ -107,11 +111,18 @@ impl Server<'_> {
         match self.gpu.flush() {
             Ok(()) => {
                 self.frames += 1;
-                rt::println!(
-                    "display-server: frame {} presented, {} window(s) shown",
-                    self.frames,
-                    self.desktop.shown()
-                );
+                // Logged when the number of windows on screen changes (the
+                // first frame too), not for every frame: a client that
+                // animates would otherwise fill the log.
+                let shown = self.desktop.shown();
+                if self.logged_shown != Some(shown) {
+                    self.logged_shown = Some(shown);
+                    rt::println!(
+                        "display-server: frame {} presented, {} window(s) shown",
+                        self.frames,
+                        shown
+                    );
+                }
             }
             Err(e) => rt::println!("display-server: flush: {:?}", e),
         }
@@ -347,6 +358,7 @@ fn main() -> i32 {
         frame,
         gpu,
         frames: 0,
+        logged_shown: None,
         cursor,
         swept_ns: 0,
     };

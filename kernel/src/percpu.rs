@@ -58,8 +58,8 @@ pub struct PerCpu {
     /// Context switches the scheduler made (the fast path's direct
     /// switches are counted in `fast_taken`).
     pub switches: AtomicU64,
-    /// Nanoseconds spent in the idle thread.
-    pub idle_ns: AtomicU64,
+    /// Time spent halted in the idle thread.
+    pub idle_time: IdleClock,
     /// This CPU's verdict cache (see `fastpath`).
     verdicts: UnsafeCell<fastpath::VerdictCache>,
     /// This CPU's kernel-call verdict pairs (see `fastpath::kernel_call`).
@@ -75,6 +75,76 @@ pub struct PerCpu {
     pub evaluations: AtomicU64,
     /// Fast-path attempts that fell to the slow path, by reason.
     pub fast_missed: [AtomicU64; fastpath::Miss::COUNT],
+}
+
+/// The idle time of one CPU, readable from any CPU at any moment, the
+/// halt in progress included (a statistics reader would otherwise see a
+/// CPU that halts for long as busy until it wakes). Only the CPU itself
+/// writes, in its idle loop with interrupts off; readers use the sequence
+/// number as a seqlock and retry while a write is in progress.
+pub struct IdleClock {
+    /// Odd while the CPU updates the two fields below.
+    seq: AtomicU64,
+    /// Idle nanoseconds of the halts that have ended.
+    total: AtomicU64,
+    /// When the halt in progress began (kernel ns), 0 if none.
+    since: AtomicU64,
+}
+
+impl IdleClock {
+    const fn new() -> IdleClock {
+        IdleClock {
+            seq: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            since: AtomicU64::new(0),
+        }
+    }
+
+    /// Runs `f` as one write (owner CPU only, interrupts off).
+    fn write(&self, f: impl FnOnce()) {
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s + 1, Ordering::Relaxed);
+        core::sync::atomic::fence(Ordering::Release);
+        f();
+        self.seq.store(s + 2, Ordering::Release);
+    }
+
+    /// The CPU halts from `now` (kernel ns, never 0 after boot).
+    pub fn halt(&self, now: u64) {
+        self.write(|| self.since.store(now.max(1), Ordering::Relaxed));
+    }
+
+    /// The halt ended at `now`.
+    pub fn wake(&self, now: u64) {
+        self.write(|| {
+            let since = self.since.swap(0, Ordering::Relaxed);
+            if since != 0 {
+                let d = now.saturating_sub(since);
+                self.total.fetch_add(d, Ordering::Relaxed);
+            }
+        });
+    }
+
+    /// Idle nanoseconds up to `now`, the halt in progress included.
+    pub fn read(&self, now: u64) -> u64 {
+        loop {
+            let s1 = self.seq.load(Ordering::Acquire);
+            if s1 & 1 == 0 {
+                let total = self.total.load(Ordering::Relaxed);
+                let since = self.since.load(Ordering::Relaxed);
+                core::sync::atomic::fence(Ordering::Acquire);
+                if self.seq.load(Ordering::Relaxed) == s1 {
+                    let current = if since == 0 {
+                        0
+                    } else {
+                        now.saturating_sub(since)
+                    };
+                    return total + current;
+                }
+            }
+            core::hint::spin_loop();
+        }
+    }
 }
 
 // SAFETY: the UnsafeCell fields are used only by the owning CPU with
@@ -111,7 +181,7 @@ pub fn create(index: usize, apic_id: u32) -> &'static PerCpu {
         current_asid: UnsafeCell::new(0),
         timer_ticks: AtomicU64::new(0),
         switches: AtomicU64::new(0),
-        idle_ns: AtomicU64::new(0),
+        idle_time: IdleClock::new(),
         verdicts: UnsafeCell::new(fastpath::VerdictCache::new()),
         kernel_pairs: UnsafeCell::new(fastpath::PairCache::new()),
         fast_taken: AtomicU64::new(0),

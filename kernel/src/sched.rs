@@ -384,11 +384,11 @@ pub fn idle_loop() -> ! {
             reschedule(false);
             continue;
         }
-        let t0 = now_ns();
+        pc.idle_time.halt(now_ns());
         // `sti; hlt` is atomic with respect to interrupts: one that arrives
         // after `sti` still wakes the `hlt`.
         x86_64::instructions::interrupts::enable_and_hlt();
         x86_64::instructions::interrupts::disable();
-        pc.idle_ns.fetch_add(now_ns() - t0, Ordering::Relaxed);
+        pc.idle_time.wake(now_ns());
     }
 }

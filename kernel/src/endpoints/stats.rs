@@ -24,7 +24,7 @@ pub fn call(method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
             read(&pc.evaluations),
         ],
         s::CPU => [
-            read(&pc.idle_ns),
+            pc.idle_time.read(crate::time::now_ns()),
             read(&pc.switches) + fast,
             read(&pc.timer_ticks),
             online as u64,

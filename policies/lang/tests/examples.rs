@@ -25,11 +25,19 @@ fn compile(name: &str, src: &str, s: &Solution) -> policy::Compiled {
 #[test]
 fn solution_policy() {
     let src = include_str!("../../solution.policy");
-    let programs = ["display-server", "input-service", "alpha", "beta", "gamma"];
+    let programs = [
+        "display-server",
+        "input-service",
+        "alpha",
+        "beta",
+        "gamma",
+        "monitor",
+    ];
     let channels = [
         ("alpha", "display-server"),
         ("beta", "display-server"),
         ("gamma", "display-server"),
+        ("monitor", "display-server"),
         ("input-service", "display-server"),
     ];
     // Against the shipped interface files, as `cargo xtask policy check`
@@ -53,7 +61,8 @@ fn solution_policy() {
             "input-service",
             "alpha",
             "beta",
-            "gamma"
+            "gamma",
+            "monitor"
         ]
     );
     let p = engine::Policy::from_bytes(&c.bytes).unwrap();
@@ -73,7 +82,12 @@ fn solution_policy() {
         assert_eq!(sv(client, 0, abi::iface::PCI, abi::pci::INFO), deny);
         assert_eq!(sv(client, 0, abi::iface::DMA, abi::dma::ALLOC), deny);
         assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::LABEL), deny);
+        // Only the monitor reads the kernel's statistics.
+        assert_eq!(sv(client, 0, abi::iface::STATS, abi::stats::IPC), deny);
     }
+    assert_eq!(sv(6, 0, abi::iface::STATS, abi::stats::IPC), allow);
+    assert_eq!(sv(6, 0, abi::iface::STATS, abi::stats::CPU), allow);
+    assert_eq!(sv(1, 0, abi::iface::STATS, abi::stats::CPU), deny);
 }
 
 #[test]
