@@ -323,7 +323,8 @@ fn try_reply_recv(pc: &PerCpu, frame: &TrapFrame) -> Result<Commit, Missed> {
     let caller = ipc.caller.take().ok_or(Miss::NoPartner)?;
     ipc.waiting_on = Some(ep.clone());
     drop(ipc);
-    // SAFETY: `c` is blocked on this CPU (checked under the lock we hold).
+    // SAFETY: `caller` is blocked on this CPU (checked under the scheduler
+    // lock we hold).
     unsafe { deliver(&caller, Tag::new(iface, method), words(frame), None) };
     hand_over(&mut s, me, &caller);
     let slot = me.saved_rsp_slot();

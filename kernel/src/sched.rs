@@ -159,7 +159,12 @@ fn arm_timer(pc: &PerCpu, s: &smp::sched::CoreSched<ThreadRef>) {
 #[inline]
 pub fn activate(pc: &PerCpu, t: &Thread) {
     let (root, asid) = match &t.domain {
-        Some(d) => (d.root, d.asid),
+        Some(d) => {
+            // Even when its table is loaded already (by a path that did not
+            // record it), this CPU may hold its translations from now on.
+            mark_seen(pc, d);
+            (d.root, d.asid)
+        }
         None => (crate::mm::kernel_root(), 0),
     };
     let (cur, _) = x86_64::registers::control::Cr3::read_raw();
@@ -192,11 +197,7 @@ pub fn activate(pc: &PerCpu, t: &Thread) {
 /// domain has its own table, so no test of CR3 is needed).
 #[inline(always)]
 pub fn enter_domain(pc: &PerCpu, d: &Domain) {
-    // Bits are never cleared, so a set bit needs no locked write.
-    let bit = 1 << pc.index;
-    if d.cpus_seen.load(Ordering::Acquire) & bit == 0 {
-        d.cpus_seen.fetch_or(bit, Ordering::AcqRel);
-    }
+    mark_seen(pc, d);
     let mut value = d.root;
     if crate::arch::cpu::pcid_enabled() {
         value |= d.asid as u64;
@@ -211,6 +212,17 @@ pub fn enter_domain(pc: &PerCpu, d: &Domain) {
     // SAFETY: `d.root` is a live PML4 sharing the kernel half (its domain
     // cannot be torn down while one of its threads is about to run).
     unsafe { load_cr3(pc, value, d.asid) };
+}
+
+/// Records that this CPU may hold translations of `d`'s address space
+/// (`Domain::cpus_seen`, the targets of its TLB shootdowns).
+#[inline(always)]
+fn mark_seen(pc: &PerCpu, d: &Domain) {
+    // Bits are never cleared, so a set bit needs no locked write.
+    let bit = 1 << pc.index;
+    if d.cpus_seen.load(Ordering::Acquire) & bit == 0 {
+        d.cpus_seen.fetch_or(bit, Ordering::AcqRel);
+    }
 }
 
 /// Writes CR3 and records the PCID now in use.
