@@ -553,9 +553,10 @@ fn reply_message(
         self.doc(
             0,
             &format!(
-                "Serves interface `{name}` on `inbox`: receives a request, answers it with\n\
-                 [`dispatch_{module}`], then replies and receives the next one in one system\n\
-                 call. Returns only when receiving fails, with that error."
+                "Serves interface `{name}` on `inbox` with `rt::sys::serve`: receives a\n\
+                 request, answers it with [`dispatch_{module}`], then replies and receives the\n\
+                 next one in one system call; the shared memory of a request answered with an\n\
+                 error is unmapped. Returns only when receiving fails, with that error."
             ),
         );
         self.line(0, "#[allow(dead_code)]");
@@ -570,38 +571,17 @@ fn reply_message(
             "abi::Error",
             " {",
         );
-        // With out-of-line arguments the loop receives into a buffer.
-        let (buf, recv, reply_recv) = if iface.methods.iter().any(|m| m.args_ool.is_some()) {
-            (
-                "    let mut buf = rt::sys::RecvBuffer::new();\n",
-                "rt::sys::recv_into(inbox, &mut buf)",
-                "rt::sys::reply_recv_into(reply, inbox, &mut buf)",
-            )
-        } else {
-            (
-                "",
-                "rt::sys::recv(inbox)",
-                "rt::sys::reply_recv(reply, inbox)",
-            )
-        };
-        self.out += buf;
+        // `rt::sys::serve` is the loop (it also unmaps the shared memory of
+        // refused requests); it stops only on an error here, as the
+        // closure never asks it to.
         self.out += &format!(
-            "    let mut request = match {recv} {{
-        Ok(request) => request,
-        Err(e) => return e,
-    }};
-    loop {{
-"
-        );
-        self.line(
-            8,
-            &format!("let reply = dispatch_{module}(server, &request);"),
-        );
-        self.out += &format!(
-            "        request = match {reply_recv} {{
-            Ok(request) => request,
-            Err(e) => return e,
-        }};
+            "    let served = rt::sys::serve(inbox, |request| {{
+        let reply = dispatch_{module}(server, request);
+        (reply, false)
+    }});
+    match served {{
+        Ok(()) => abi::Error::PeerGone,
+        Err(e) => e,
     }}
 }}
 "

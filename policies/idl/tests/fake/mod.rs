@@ -319,6 +319,24 @@ pub mod rt {
             }
         }
 
+        /// The server loop, as `rt::sys::serve` runs it (this fake has no
+        /// address space, so there is no shared memory to unmap for a
+        /// refused request).
+        pub fn serve(
+            inbox: Handle,
+            mut answer: impl FnMut(&Request<'_>) -> (Message, bool),
+        ) -> Result<(), Error> {
+            let mut buf = RecvBuffer::new();
+            let mut request = recv_into(inbox, &mut buf)?;
+            loop {
+                let (msg, stop) = answer(&request);
+                if stop {
+                    return reply(msg);
+                }
+                request = reply_recv_into(msg, inbox, &mut buf)?;
+            }
+        }
+
         /// As [`reply_recv`], receiving into `buf`.
         pub fn reply_recv_into(
             msg: Message,

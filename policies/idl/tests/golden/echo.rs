@@ -434,21 +434,18 @@ pub fn dispatch_echo(server: &mut impl EchoServer, request: &rt::sys::Request) -
     reply_message(request.msg.tag, result)
 }
 
-/// Serves interface `Echo` on `inbox`: receives a request, answers it with
-/// [`dispatch_echo`], then replies and receives the next one in one system
-/// call. Returns only when receiving fails, with that error.
+/// Serves interface `Echo` on `inbox` with `rt::sys::serve`: receives a
+/// request, answers it with [`dispatch_echo`], then replies and receives the
+/// next one in one system call; the shared memory of a request answered with an
+/// error is unmapped. Returns only when receiving fails, with that error.
 #[allow(dead_code)]
 pub fn serve_echo(server: &mut impl EchoServer, inbox: abi::Handle) -> abi::Error {
-    let mut buf = rt::sys::RecvBuffer::new();
-    let mut request = match rt::sys::recv_into(inbox, &mut buf) {
-        Ok(request) => request,
-        Err(e) => return e,
-    };
-    loop {
-        let reply = dispatch_echo(server, &request);
-        request = match rt::sys::reply_recv_into(reply, inbox, &mut buf) {
-            Ok(request) => request,
-            Err(e) => return e,
-        };
+    let served = rt::sys::serve(inbox, |request| {
+        let reply = dispatch_echo(server, request);
+        (reply, false)
+    });
+    match served {
+        Ok(()) => abi::Error::PeerGone,
+        Err(e) => e,
     }
 }

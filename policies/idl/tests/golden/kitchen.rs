@@ -701,22 +701,19 @@ pub fn dispatch_kitchen(
     reply_message(request.msg.tag, result)
 }
 
-/// Serves interface `Kitchen` on `inbox`: receives a request, answers it with
-/// [`dispatch_kitchen`], then replies and receives the next one in one system
-/// call. Returns only when receiving fails, with that error.
+/// Serves interface `Kitchen` on `inbox` with `rt::sys::serve`: receives a
+/// request, answers it with [`dispatch_kitchen`], then replies and receives the
+/// next one in one system call; the shared memory of a request answered with an
+/// error is unmapped. Returns only when receiving fails, with that error.
 #[allow(dead_code)]
 pub fn serve_kitchen(server: &mut impl KitchenServer, inbox: abi::Handle) -> abi::Error {
-    let mut buf = rt::sys::RecvBuffer::new();
-    let mut request = match rt::sys::recv_into(inbox, &mut buf) {
-        Ok(request) => request,
-        Err(e) => return e,
-    };
-    loop {
-        let reply = dispatch_kitchen(server, &request);
-        request = match rt::sys::reply_recv_into(reply, inbox, &mut buf) {
-            Ok(request) => request,
-            Err(e) => return e,
-        };
+    let served = rt::sys::serve(inbox, |request| {
+        let reply = dispatch_kitchen(server, request);
+        (reply, false)
+    });
+    match served {
+        Ok(()) => abi::Error::PeerGone,
+        Err(e) => e,
     }
 }
 
@@ -813,20 +810,18 @@ pub fn dispatch_http_files(
     reply_message(request.msg.tag, result)
 }
 
-/// Serves interface `HTTPFiles` on `inbox`: receives a request, answers it with
-/// [`dispatch_http_files`], then replies and receives the next one in one system
-/// call. Returns only when receiving fails, with that error.
+/// Serves interface `HTTPFiles` on `inbox` with `rt::sys::serve`: receives a
+/// request, answers it with [`dispatch_http_files`], then replies and receives the
+/// next one in one system call; the shared memory of a request answered with an
+/// error is unmapped. Returns only when receiving fails, with that error.
 #[allow(dead_code)]
 pub fn serve_http_files(server: &mut impl HTTPFilesServer, inbox: abi::Handle) -> abi::Error {
-    let mut request = match rt::sys::recv(inbox) {
-        Ok(request) => request,
-        Err(e) => return e,
-    };
-    loop {
-        let reply = dispatch_http_files(server, &request);
-        request = match rt::sys::reply_recv(reply, inbox) {
-            Ok(request) => request,
-            Err(e) => return e,
-        };
+    let served = rt::sys::serve(inbox, |request| {
+        let reply = dispatch_http_files(server, request);
+        (reply, false)
+    });
+    match served {
+        Ok(()) => abi::Error::PeerGone,
+        Err(e) => e,
     }
 }
