@@ -248,17 +248,6 @@ pub mod rt {
             Ok(Message::new(tag, reply.words))
         }
 
-        /// Waits for a request on the endpoint `h`, which this thread serves.
-        pub fn recv(h: Handle) -> Result<Request<'static>, Error> {
-            let (badge, msg, part) = take(h)?;
-            let ool = if part.is_some() {
-                Received::Lost
-            } else {
-                Received::None
-            };
-            Ok(Request { badge, msg, ool })
-        }
-
         /// Waits for a request; an out-of-line part lands in `buf`.
         pub fn recv_into(h: Handle, buf: &mut RecvBuffer) -> Result<Request<'_>, Error> {
             let (badge, msg, part) = take(h)?;
@@ -309,14 +298,6 @@ pub mod rt {
                 .with(|c| c.borrow_mut().take())
                 .ok_or(Error::NoCaller)?;
             caller.send(msg).map_err(|_| Error::PeerGone)
-        }
-
-        /// Answers the request received last, then waits for the next one.
-        pub fn reply_recv(msg: Message, h: Handle) -> Result<Request<'static>, Error> {
-            match reply(msg) {
-                Ok(()) | Err(Error::NoCaller) | Err(Error::PeerGone) => recv(h),
-                Err(e) => Err(e),
-            }
         }
 
         /// The server loop, as `rt::sys::serve` runs it (this fake has no
