@@ -369,6 +369,9 @@ pub mod handles {
     pub const IRQ: Handle = Handle::new(10, 0);
     /// The statistics endpoint ([`crate::stats`]).
     pub const STATS: Handle = Handle::new(11, 0);
+    /// Every kernel-endpoint handle above, the ones every domain starts
+    /// with.
+    pub const KERNEL: [Handle; 10] = [LOG, TASK, TIME, MEMORY, AUDIT, PCI, MMIO, DMA, IRQ, STATS];
     /// First slot that is not reserved for a well-known handle.
     pub const FIRST_FREE_SLOT: u16 = 16;
 }
@@ -1038,6 +1041,18 @@ pub mod exit {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_kernel_interface_has_a_fixed_handle() {
+        // One fixed handle per kernel interface, all distinct, all below
+        // the first free slot.
+        assert_eq!(handles::KERNEL.len(), kernel_ifaces::ALL.len());
+        for (k, h) in handles::KERNEL.iter().enumerate() {
+            assert!(h.index() < handles::FIRST_FREE_SLOT && h.index() != handles::INBOX.index());
+            assert!(!handles::KERNEL[..k].contains(h));
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -2,8 +2,9 @@
 //! endpoints anyway, by guessing handles.
 //!
 //! It calls every handle slot (0..1024) at generations 0..8 with a request
-//! on a user interface. Only the five kernel endpoints exist in its table,
-//! and they refuse a user interface with `BadInterface`; every other guess
+//! on a user interface. Only the kernel endpoints (`handles::KERNEL`) exist
+//! in its table, and they refuse a user interface with `BadInterface`; every
+//! other guess
 //! must get `BadHandle`. `Recv` on the inbox slot must get `BadHandle` too,
 //! since this domain serves nothing. Exits 0 if every guess failed that way.
 
@@ -16,17 +17,7 @@ use rt::sys;
 rt::entry!(main);
 
 fn main() -> i32 {
-    let kernel = [
-        handles::LOG,
-        handles::TASK,
-        handles::TIME,
-        handles::MEMORY,
-        handles::AUDIT,
-        handles::PCI,
-        handles::MMIO,
-        handles::DMA,
-        handles::IRQ,
-    ];
+    let kernel = handles::KERNEL;
     let mut guesses = 0u64;
     let mut bad = 0u64;
     for index in 0..1024u16 {
