@@ -40,6 +40,7 @@ mod obj;
 mod pci;
 mod percpu;
 mod pvh;
+mod rtc;
 mod sched;
 mod security;
 mod syscall;
@@ -99,6 +100,7 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     );
     time::calibrate();
     log::info!("tsc: {} MHz", time::tsc_hz() / 1_000_000);
+    rtc::init();
     let topo = TOPOLOGY.call_once(|| acpi::discover(boot.rsdp));
     mm::init(boot);
 

@@ -530,3 +530,15 @@ pub fn cpu_stats(cpu: u64) -> Result<CpuStats, Error> {
         cpus,
     })
 }
+
+/// Nanoseconds since 1970-01-01 UTC from the machine's clock
+/// (`time::WALL`); `None` if the machine has no readable clock.
+pub fn wall_ns() -> Result<Option<u64>, Error> {
+    let [ns, ..] = kcall_safe(
+        abi::handles::TIME,
+        abi::iface::TIME,
+        abi::time::WALL,
+        [0; MSG_WORDS],
+    )?;
+    Ok((ns != 0).then_some(ns))
+}

@@ -568,6 +568,26 @@ pub mod time {
     pub const NOW: u16 = 1;
     /// `SLEEP(ns)`: block the calling thread for at least `ns` nanoseconds.
     pub const SLEEP: u16 = 2;
+    /// `WALL()`: word 0 = nanoseconds since 1970-01-01 00:00 UTC: the
+    /// machine's real-time clock as read at boot, plus the monotonic time
+    /// since. 0 if the machine's clock could not be read.
+    pub const WALL: u16 = 3;
+
+    /// The calendar date (year, month 1..=12, day 1..=31) of `days` since
+    /// 1970-01-01, for showing a `WALL` answer (proleptic Gregorian; the
+    /// kernel's inverse is `kcore::rtc::days_from_civil`).
+    pub const fn civil_from_days(days: i64) -> (i64, u32, u32) {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+        (year, month, day)
+    }
 }
 
 /// Kernel memory endpoint: anonymous memory in the caller's address space.
@@ -686,6 +706,7 @@ pub mod kernel_ifaces {
             methods: &[
                 m(time::NOW, "now", &[], &["ns"]),
                 m(time::SLEEP, "sleep", &["ns"], &[]),
+                m(time::WALL, "wall", &[], &["unix_ns"]),
             ],
         },
         Interface {
@@ -1041,6 +1062,15 @@ pub mod exit {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn calendar_dates() {
+        assert_eq!(time::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(time::civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(time::civil_from_days(11_017), (2000, 3, 1));
+        assert_eq!(time::civil_from_days(20_779), (2026, 11, 22));
+        assert_eq!(time::civil_from_days(-1), (1969, 12, 31));
+    }
 
     #[test]
     fn every_kernel_interface_has_a_fixed_handle() {

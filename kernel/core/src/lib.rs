@@ -22,4 +22,5 @@ pub mod handle;
 pub mod paging;
 pub mod pci;
 pub mod region;
+pub mod rtc;
 pub mod seqring;

@@ -7,6 +7,7 @@ use abi::{Error, MSG_WORDS, time as t};
 pub fn call(method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
     match method {
         t::NOW => Ok(Reply::word(now_ns())),
+        t::WALL => Ok(Reply::word(crate::rtc::wall_ns())),
         t::SLEEP => {
             crate::sched::sleep_until(now_ns().saturating_add(w[0]));
             Ok(Reply::empty())

@@ -32,12 +32,14 @@ fn solution_policy() {
         "beta",
         "gamma",
         "monitor",
+        "clock",
     ];
     let channels = [
         ("alpha", "display-server"),
         ("beta", "display-server"),
         ("gamma", "display-server"),
         ("monitor", "display-server"),
+        ("clock", "display-server"),
         ("input-service", "display-server"),
     ];
     // Against the shipped interface files, as `cargo xtask policy check`
@@ -62,7 +64,8 @@ fn solution_policy() {
             "alpha",
             "beta",
             "gamma",
-            "monitor"
+            "monitor",
+            "clock"
         ]
     );
     let p = engine::Policy::from_bytes(&c.bytes).unwrap();
@@ -88,6 +91,8 @@ fn solution_policy() {
     assert_eq!(sv(6, 0, abi::iface::STATS, abi::stats::IPC), allow);
     assert_eq!(sv(6, 0, abi::iface::STATS, abi::stats::CPU), allow);
     assert_eq!(sv(1, 0, abi::iface::STATS, abi::stats::CPU), deny);
+    assert_eq!(sv(7, 0, abi::iface::STATS, abi::stats::CPU), deny);
+    assert_eq!(sv(7, 0, abi::iface::TIME, abi::time::WALL), allow);
 }
 
 #[test]
