@@ -32,7 +32,7 @@ use crate::obj::endpoint;
 use crate::obj::endpoint::Endpoint;
 use crate::obj::thread::{Remembered, State, Thread, ThreadRef};
 use crate::percpu::{self, PerCpu};
-use crate::syscall::Reply;
+use crate::syscall::{Reply, words};
 use crate::{sched, security};
 use abi::{Error, Handle, Tag, rights};
 use alloc::sync::Arc;
@@ -62,11 +62,6 @@ pub fn init(option: Option<&str>) {
 #[inline(always)]
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
-}
-
-#[inline(always)]
-fn words(f: &TrapFrame) -> [u64; 4] {
-    [f.rdx, f.r10, f.r8, f.r9]
 }
 
 /// Writes a successful result into a blocked thread's user frame.

@@ -159,12 +159,7 @@ fn arm_timer(pc: &PerCpu, s: &smp::sched::CoreSched<ThreadRef>) {
 #[inline]
 pub fn activate(pc: &PerCpu, t: &Thread) {
     let (root, asid) = match &t.domain {
-        Some(d) => {
-            // Even when its table is loaded already (by a path that did not
-            // record it), this CPU may hold its translations from now on.
-            mark_seen(pc, d);
-            (d.root, d.asid)
-        }
+        Some(d) => (d.root, d.asid),
         None => (crate::mm::kernel_root(), 0),
     };
     let (cur, _) = x86_64::registers::control::Cr3::read_raw();
@@ -174,6 +169,11 @@ pub fn activate(pc: &PerCpu, t: &Thread) {
             unsafe { *pc.current_asid.get() == asid }
         })
     {
+        // Loaded already (perhaps by a path that did not record it): this
+        // CPU may hold its translations from now on all the same.
+        if let Some(d) = &t.domain {
+            mark_seen(pc, d);
+        }
         return;
     }
     match &t.domain {

@@ -46,7 +46,8 @@ impl Reply {
     }
 }
 
-/// The message words of a request.
+/// The message words of a request (also the fast path's, hence inline).
+#[inline(always)]
 pub fn words(f: &TrapFrame) -> [u64; MSG_WORDS] {
     [f.rdx, f.r10, f.r8, f.r9]
 }
