@@ -35,6 +35,11 @@ struct State {
     starting: bool,
     /// Restarts each program has left.
     restarts_left: Vec<u8>,
+    /// For each program, the instance numbers in use (bit `n - 1` for
+    /// instance `n`); only on-demand programs use it.
+    instances: Vec<u8>,
+    /// Whether each program is started on demand.
+    on_demand: Vec<bool>,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -88,6 +93,8 @@ pub fn start_solution(image: &'static [u8]) {
         live: 0,
         starting: true,
         restarts_left: sol.programs.iter().map(|p| p.restarts).collect(),
+        instances: alloc::vec![0; sol.programs.len()],
+        on_demand: sol.programs.iter().map(|p| p.on_demand).collect(),
     });
     let plan = PLAN.call_once(|| Plan {
         programs: sol.programs.clone(),
@@ -99,7 +106,11 @@ pub fn start_solution(image: &'static [u8]) {
     // then start anything, so no program runs before its channels exist.
     let mut planned = [0u32; smp::cpuset::MAX_CPUS];
     let mut ready: Vec<(usize, Arc<Domain>, ThreadRef)> = Vec::new();
+    let kernel = crate::security::kernel_context();
     for (i, p) in sol.programs.iter().enumerate() {
+        if p.on_demand {
+            continue;
+        }
         let Some(elf) = plan.images[i] else {
             log::error!(
                 "program {}: image '{}' is not in the boot image",
@@ -109,12 +120,18 @@ pub fn start_solution(image: &'static [u8]) {
             continue;
         };
         let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
-        match prepare(i, &p.name, elf, p.priority, affinity, p.arg, &mut planned) {
+        let how = Start {
+            program: i,
+            label: &p.name,
+            instance: 0,
+            source: kernel,
+        };
+        match prepare(&how, elf, p.priority, affinity, p.arg, &mut planned) {
             Ok((d, t)) => {
                 assign_devices(&d, &sol.devices);
                 ready.push((i, d, t))
             }
-            Err(e) => log::error!("program {}: cannot start: {e}", p.name),
+            Err((_, e)) => log::error!("program {}: cannot start: {e}", p.name),
         }
     }
     for ch in &sol.channels {
@@ -197,27 +214,16 @@ fn restart(program: usize, old: &Domain, left: u8) -> Result<(), String> {
     let elf = plan.images[program].ok_or("its image is not in the boot image")?;
     let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
     let mut planned = [0u32; smp::cpuset::MAX_CPUS];
-    let (d, t) = prepare(
+    let how = Start {
         program,
-        &p.name,
-        elf,
-        p.priority,
-        affinity,
-        p.arg,
-        &mut planned,
-    )?;
+        label: &old.name,
+        instance: old.instance,
+        source: crate::security::kernel_context(),
+    };
+    let (d, t) =
+        prepare(&how, elf, p.priority, affinity, p.arg, &mut planned).map_err(|(_, e)| e)?;
     assign_devices(&d, &plan.devices);
-    for ch in plan.channels.iter().filter(|c| c.client == p.name) {
-        match find_by_name(&ch.server) {
-            Some(server) => connect(ch, &d, &server),
-            None => log::warn!(
-                "channel {}: {} -> {}: the server has ended",
-                ch.name,
-                ch.client,
-                ch.server
-            ),
-        }
-    }
+    connect_clients(p, &d);
     DOMAINS.lock().push(d.clone());
     log::info!(
         "domain {} restarted on cpu {} (id {}, was {}; {} restart(s) left)",
@@ -231,48 +237,193 @@ fn restart(program: usize, old: &Domain, left: u8) -> Result<(), String> {
     Ok(())
 }
 
+/// Sets up the client channels of program `p` for its new domain `d`.
+fn connect_clients(p: &ProgramSpec, d: &Domain) {
+    for ch in PLAN.get().into_iter().flat_map(|plan| &plan.channels) {
+        if ch.client != p.name {
+            continue;
+        }
+        match find_by_name(&ch.server) {
+            Some(server) => connect(ch, d, &server),
+            None => log::warn!(
+                "channel {}: {} -> {}: the server has ended",
+                ch.name,
+                ch.client,
+                ch.server
+            ),
+        }
+    }
+}
+
+/// `task::START`: a new instance of on-demand program `name`, started by
+/// `caller`. Returns the new domain's id and instance number.
+pub fn start_on_demand(caller: &Domain, name: &[u8]) -> Result<(u64, u8), abi::Error> {
+    use abi::Error;
+    let plan = PLAN.get().ok_or(Error::NotFound)?;
+    let (program, p) = plan
+        .programs
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.on_demand && p.name.as_bytes() == name)
+        .ok_or(Error::NotFound)?;
+    let elf = plan.images[program].ok_or(Error::NotFound)?;
+    // The policy first: a domain that may not start the program learns
+    // nothing about its instances.
+    let context = crate::security::program_context(program);
+    if let Err(e) = execute_allowed(caller.context, context) {
+        log::warn!(
+            "domain {} may not start {}: the policy does not allow it",
+            caller.name,
+            p.name
+        );
+        return Err(e);
+    }
+    // Take an instance number first, so two starters cannot both take the
+    // last one.
+    let instance = {
+        let mut guard = STATE.lock();
+        let s = guard.as_mut().ok_or(Error::NotFound)?;
+        let used = s.instances[program];
+        let n = (0..p.instances)
+            .find(|n| used & (1 << n) == 0)
+            .ok_or(Error::QuotaExceeded)?;
+        s.instances[program] |= 1 << n;
+        n + 1
+    };
+    let label = p.instance_label(instance);
+    let how = Start {
+        program,
+        label: &label,
+        instance,
+        source: caller.context,
+    };
+    let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
+    let mut planned = [0u32; smp::cpuset::MAX_CPUS];
+    let (d, t) = match prepare(&how, elf, p.priority, affinity, p.arg, &mut planned) {
+        Ok(v) => v,
+        Err((e, why)) => {
+            if let Some(s) = STATE.lock().as_mut() {
+                s.instances[program] &= !(1 << (instance - 1));
+            }
+            log::warn!("domain {} may not start {label}: {why}", caller.name);
+            return Err(e);
+        }
+    };
+    connect_clients(p, &d);
+    DOMAINS.lock().push(d.clone());
+    if let Some(s) = STATE.lock().as_mut() {
+        s.outcome[program] = Outcome::Running;
+        s.live += 1;
+    }
+    log::info!(
+        "domain {} started by {} on cpu {} (id {}, priority {})",
+        d.name,
+        caller.name,
+        t.cpu,
+        d.id,
+        t.priority
+    );
+    let id = d.id;
+    sched::start(&t);
+    Ok((id, instance))
+}
+
+/// `task::STOP`: ends domain `id` for `caller`, if the policy lets the
+/// caller execute the domain's program.
+pub fn stop(caller: &Domain, id: u64) -> Result<(), abi::Error> {
+    let d = find_domain(id).ok_or(abi::Error::NotFound)?;
+    execute_allowed(caller.context, d.context)?;
+    if d.dying.load(core::sync::atomic::Ordering::Acquire) {
+        return Ok(());
+    }
+    log::info!("domain {} stopped by {}", d.name, caller.name);
+    sched::kill_domain(&d, End::Stopped { by: caller.id });
+    Ok(())
+}
+
+/// The live domain after id `after` (smallest id above it), for
+/// `task::LIST`.
+pub fn next_domain(after: u64) -> Option<Arc<Domain>> {
+    DOMAINS
+        .lock()
+        .iter()
+        .filter(|d| d.id > after)
+        .min_by_key(|d| d.id)
+        .cloned()
+}
+
+/// Whether the policy allows the `execute` event `source -> target`.
+fn execute_allowed(source: u16, target: u16) -> Result<(), abi::Error> {
+    crate::security::check(
+        engine::EventKind::Execute,
+        source,
+        target,
+        0,
+        0,
+        [0; 4],
+        engine::tables::Ool::None,
+    )
+}
+
 /// The live domain labelled `name`.
 fn find_by_name(name: &str) -> Option<Arc<Domain>> {
     DOMAINS.lock().iter().find(|d| d.name == name).cloned()
+}
+
+/// Which domain [`prepare`] makes, and who asks.
+struct Start<'a> {
+    /// The program's index in the solution.
+    program: usize,
+    /// The domain's label.
+    label: &'a str,
+    /// Instance number of an on-demand program, else 0.
+    instance: u8,
+    /// The context that starts it: the kernel's at boot and for restarts,
+    /// the caller's for `task::START`.
+    source: u16,
 }
 
 /// Creates a domain with its image, stack and main thread, not yet started.
 /// `planned` counts threads placed on each CPU but not started, so that
 /// programs spread over CPUs before any of them runs.
 fn prepare(
-    program: usize,
-    name: &str,
+    how: &Start,
     elf: &[u8],
     priority: u8,
     affinity: smp::cpuset::CpuSet,
     arg: u64,
     planned: &mut [u32; smp::cpuset::MAX_CPUS],
-) -> Result<(Arc<Domain>, ThreadRef), String> {
+) -> Result<(Arc<Domain>, ThreadRef), (abi::Error, String)> {
+    use abi::Error;
     use alloc::format;
+    let no_memory = || (Error::NoMemory, String::from("out of memory"));
     // Starting a program is an `execute` event for the security module.
-    let context = crate::security::program_context(program);
-    let kernel = crate::security::kernel_context();
-    crate::security::check(
-        engine::EventKind::Execute,
-        kernel,
+    let context = crate::security::program_context(how.program);
+    execute_allowed(how.source, context)
+        .map_err(|e| (e, String::from("the policy does not allow starting it")))?;
+    let d = Domain::new(
+        how.label,
+        priority,
+        affinity,
+        how.program,
+        how.instance,
         context,
-        0,
-        0,
-        [0; 4],
-        engine::tables::Ool::None,
     )
-    .map_err(|_| String::from("the policy does not allow starting it"))?;
-    let d = Domain::new(name, priority, affinity, program, context).ok_or("out of memory")?;
+    .ok_or_else(no_memory)?;
     let (entry, stack) = {
         let mut space = d.space.lock();
-        let entry = space.load_image(elf).map_err(|e| format!("{e}"))?;
-        let stack = space.map_main_stack().map_err(|e| format!("stack: {e}"))?;
+        let entry = space
+            .load_image(elf)
+            .map_err(|e| (Error::NoMemory, format!("{e}")))?;
+        let stack = space
+            .map_main_stack()
+            .map_err(|e| (Error::NoMemory, format!("stack: {e}")))?;
         (entry, stack)
     };
     let cpu = sched::place(d.affinity, planned);
     planned[cpu] += 1;
     let frame = TrapFrame::new_user(entry, stack, arg, d.id);
-    let t = Thread::new_user(d.clone(), priority, cpu, frame).ok_or("out of memory")?;
+    let t = Thread::new_user(d.clone(), priority, cpu, frame).ok_or_else(no_memory)?;
     d.threads.lock().push(t.clone());
     Ok((d, t))
 }
@@ -293,12 +444,13 @@ pub fn domain_finished(d: &Arc<Domain>) {
             d.name,
             crate::trap::exception_name(vector as u64)
         ),
+        End::Stopped { by } => log::info!("domain {} ended (stopped by domain {by})", d.name),
     }
     d.teardown();
     DOMAINS.lock().retain(|x| !Arc::ptr_eq(x, d));
     // A program that ended badly and has restarts left starts again; it
     // stays "running" for the solution's outcome.
-    let failed = !matches!(end, End::Exit(0));
+    let failed = !matches!(end, End::Exit(0) | End::Stopped { .. });
     let left = STATE.lock().as_mut().and_then(|s| {
         let left = s.restarts_left.get_mut(d.program)?;
         if !failed || *left == 0 {
@@ -316,6 +468,11 @@ pub fn domain_finished(d: &Arc<Domain>) {
     if let Some(s) = STATE.lock().as_mut() {
         if let Some(o) = s.outcome.get_mut(d.program) {
             *o = Outcome::Ended(end);
+        }
+        if d.instance > 0
+            && let Some(used) = s.instances.get_mut(d.program)
+        {
+            *used &= !(1 << (d.instance - 1));
         }
         s.live = s.live.saturating_sub(1);
     }
@@ -343,8 +500,9 @@ fn check_done() {
         return;
     }
     let mut ok = true;
-    for ((name, expect), o) in s.expect.iter().zip(&s.outcome) {
-        if !meets(*expect, *o) {
+    for (((name, expect), o), on_demand) in s.expect.iter().zip(&s.outcome).zip(&s.on_demand) {
+        // An on-demand program need not have run (its `expect` is "any").
+        if !(*on_demand || meets(*expect, *o)) {
             ok = false;
             log::error!("solution failed: program {name} ended as {o:?}, expected {expect:?}");
         }

@@ -23,6 +23,11 @@
 //! expect = "exit 0"           # "exit N", "fault" or "any"
 //! restart = 0                 # 0..=8: start it again after a fault or non-zero exit, this
 //!                             # many times at most (not for programs that serve a channel)
+//! start = "boot"              # or "on-demand": not started at boot but by a domain's
+//!                             # Task.start, as the policy's `execute` rules allow; then
+//!                             # `instances` (1..=8) bounds the live instances, labelled
+//!                             # "name-1", "name-2", ... (just "name" if 1), `expect` is
+//!                             # "any" and the program may not serve a channel or own devices
 //!
 //! [[channel]]                 # a static IPC channel, set up before the programs start
 //! name = "echo"               # what the client looks it up by: [a-z0-9_-], at most 24 chars,
@@ -97,8 +102,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use kcore::bootimage::{
-    CHANNEL_NAME_LEN, ChannelSpec, DeviceSpec, Expect, MAX_CHANNELS, MAX_PRIORITY, MAX_RESTARTS,
-    MIN_PRIORITY, NAME_LEN, ProgramSpec, SOLUTION_ENTRY, Solution,
+    CHANNEL_NAME_LEN, ChannelSpec, DeviceSpec, Expect, MAX_CHANNELS, MAX_ON_DEMAND_INSTANCES,
+    MAX_PRIORITY, MAX_RESTARTS, MIN_PRIORITY, NAME_LEN, ProgramSpec, SOLUTION_ENTRY, Solution,
 };
 use serde::Deserialize;
 
@@ -176,6 +181,7 @@ struct RawProgram {
     #[serde(default)]
     devices: Vec<String>,
     restart: Option<i64>,
+    start: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -339,6 +345,16 @@ fn convert_solution(raw: &RawFile) -> Result<(Solution, Vec<String>), String> {
     }
     if let Some(p) = programs
         .iter()
+        .find(|p| p.on_demand && channels.iter().any(|c| c.server == p.name))
+    {
+        return Err(format!(
+            "program `{}`: an on-demand program cannot serve a channel (its clients start \
+             before it and would hold a handle to nothing)",
+            p.name
+        ));
+    }
+    if let Some(p) = programs
+        .iter()
         .find(|p| p.restarts > 0 && channels.iter().any(|c| c.server == p.name))
     {
         return Err(format!(
@@ -477,6 +493,19 @@ fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
             "priority {priority} is outside {MIN_PRIORITY}..={MAX_PRIORITY}"
         ));
     }
+    let on_demand = match p.start.as_deref() {
+        None | Some("boot") => false,
+        Some("on-demand") => true,
+        Some(other) => {
+            return Err(format!(
+                "start = {other:?}: use \"boot\" (the default) or \"on-demand\" (started \
+                 through Task.start)"
+            ));
+        }
+    };
+    if on_demand {
+        return expand_on_demand(p, priority as u8);
+    }
     let instances = p.instances.unwrap_or(1);
     if !(1..=MAX_INSTANCES as i64).contains(&instances) {
         return Err(format!(
@@ -541,9 +570,75 @@ fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
             arg,
             expect,
             restarts: restarts as u8,
+            on_demand: false,
+            instances: 1,
         });
     }
     Ok(specs)
+}
+
+/// A `start = "on-demand"` program: one spec, whose `instances` bounds how
+/// many domains may run it at once (labelled `name-1`, `name-2`, ... when
+/// more than one may).
+fn expand_on_demand(p: &RawProgram, priority: u8) -> Result<Vec<ProgramSpec>, String> {
+    let instances = p.instances.unwrap_or(1);
+    if !(1..=i64::from(MAX_ON_DEMAND_INSTANCES)).contains(&instances) {
+        return Err(format!(
+            "instances = {instances}: an on-demand program may run as 1..={MAX_ON_DEMAND_INSTANCES} \
+             domains at once"
+        ));
+    }
+    if p.name.len() > PROGRAM_NAME_LEN - 2 {
+        return Err(format!(
+            "an on-demand program's name is at most {} characters (its instances are \
+             labelled `name-N`)",
+            PROGRAM_NAME_LEN - 2
+        ));
+    }
+    if !p.devices.is_empty() {
+        return Err("an on-demand program cannot have devices".into());
+    }
+    if p.cpu.is_some() {
+        return Err("an on-demand program takes `cpus`, not `cpu`".into());
+    }
+    let expect = parse_expect(p.expect.as_deref().unwrap_or("any"))?;
+    if expect != Expect::Any {
+        return Err(
+            "an on-demand program may be stopped at any time: its `expect` can only be \"any\""
+                .into(),
+        );
+    }
+    let restarts = p.restart.unwrap_or(0);
+    if !(0..=i64::from(MAX_RESTARTS)).contains(&restarts) {
+        return Err(format!(
+            "restart = {restarts} is outside 0..={MAX_RESTARTS}"
+        ));
+    }
+    let mut affinity = 0u64;
+    for &c in p.cpus.iter().flatten() {
+        let c = u64::try_from(c)
+            .ok()
+            .filter(|&c| c <= MAX_CPU)
+            .ok_or_else(|| format!("cpu {c} is outside 0..={MAX_CPU}"))?;
+        affinity |= 1 << c;
+    }
+    if p.cpus.as_ref().is_some_and(|c| c.is_empty()) {
+        return Err("`cpus` is empty (leave it out to allow any CPU)".into());
+    }
+    Ok(vec![ProgramSpec {
+        name: p.name.clone(),
+        image: p.image.clone(),
+        priority,
+        affinity,
+        arg: match &p.arg {
+            None => 0,
+            Some(v) => parse_arg(v)?,
+        },
+        expect,
+        restarts: restarts as u8,
+        on_demand: true,
+        instances: instances as u8,
+    }])
 }
 
 /// `arg`: a non-negative integer, or a string holding a u64 in decimal,

@@ -470,6 +470,115 @@ pub fn label(domain: u64) -> Result<alloc::string::String, Error> {
         .map_err(|_| Error::InvalidArgument)
 }
 
+// ---------------------------------------------------------- domains
+
+/// A new instance of the solution's on-demand program `name`
+/// (`task::START`): the new domain's id and its instance number. `Denied`
+/// unless the policy lets this domain execute the program.
+pub fn start(name: &str) -> Result<(u64, u8), Error> {
+    let [id, instance, ..] = kcall_safe(
+        abi::handles::TASK,
+        abi::iface::TASK,
+        abi::task::START,
+        [name.as_ptr() as u64, name.len() as u64, 0, 0],
+    )?;
+    Ok((id, instance as u8))
+}
+
+/// Ends the live domain `domain` (`task::STOP`), if the policy lets this
+/// domain execute its program.
+pub fn stop(domain: u64) -> Result<(), Error> {
+    kcall_safe(
+        abi::handles::TASK,
+        abi::iface::TASK,
+        abi::task::STOP,
+        [domain, 0, 0, 0],
+    )?;
+    Ok(())
+}
+
+/// One live domain, as `task::LIST` describes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DomainInfo {
+    /// Its id (the badge its requests carry).
+    pub id: u64,
+    /// Bytes charged to its memory quota.
+    pub memory: u64,
+    /// Live threads.
+    pub threads: u64,
+    /// Its program's index in the solution.
+    pub program: u16,
+    /// Instance number of an on-demand program; 0 for a boot program.
+    pub instance: u16,
+    /// Priority of its main thread.
+    pub priority: u8,
+}
+
+/// The kernel's memory figures (`stats::MEMORY`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelMemory {
+    /// Free physical memory, bytes.
+    pub free: u64,
+    /// All the physical memory the kernel manages, bytes.
+    pub total: u64,
+    /// Kernel stacks kept for reuse, bytes.
+    pub stack_pool: u64,
+    /// Kernel heap in use, bytes.
+    pub heap_used: u64,
+}
+
+/// Reads the kernel's memory figures; `Denied` unless the policy allows
+/// `Stats.memory`.
+pub fn kernel_memory() -> Result<KernelMemory, Error> {
+    let [free, total, stack_pool, heap_used] = kcall_safe(
+        abi::handles::STATS,
+        abi::iface::STATS,
+        abi::stats::MEMORY,
+        [0; MSG_WORDS],
+    )?;
+    Ok(KernelMemory {
+        free,
+        total,
+        stack_pool,
+        heap_used,
+    })
+}
+
+/// The live domain with the smallest id above `after` (`task::LIST`);
+/// `NotFound` past the last.
+pub fn next_domain(after: u64) -> Result<DomainInfo, Error> {
+    let [id, memory, threads, info] = kcall_safe(
+        abi::handles::TASK,
+        abi::iface::TASK,
+        abi::task::LIST,
+        [after, 0, 0, 0],
+    )?;
+    Ok(DomainInfo {
+        id,
+        memory,
+        threads,
+        program: info as u16,
+        instance: (info >> 16) as u16,
+        priority: (info >> 32) as u8,
+    })
+}
+
+/// Every live domain, in id order, through `f`; stops at the first error
+/// other than the end of the list and returns it.
+pub fn for_each_domain(mut f: impl FnMut(&DomainInfo)) -> Result<(), Error> {
+    let mut after = 0;
+    loop {
+        match next_domain(after) {
+            Ok(d) => {
+                f(&d);
+                after = d.id;
+            }
+            Err(Error::NotFound) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 // --------------------------------------------------------------- stats
 
 /// One CPU's IPC counters since boot (`abi::stats::IPC`).

@@ -506,6 +506,16 @@ pub mod stats {
     /// switches on it (the scheduler's and the fast path's); word 2 = its
     /// timer interrupts; word 3 = the number of CPUs online.
     pub const CPU: u16 = 2;
+    /// `MEMORY()`: the kernel's memory, machine-wide. Word 0 = free
+    /// physical memory in bytes; word 1 = all the memory it manages; word
+    /// 2 = bytes of kernel stacks kept for reuse (a thread's stack is not
+    /// freed when it ends but kept for the next thread, so after a domain
+    /// ends its stacks are here, not in word 0); word 3 = bytes of the
+    /// kernel heap in use (kernel objects: domains, threads, endpoints,
+    /// handle tables). A domain that ends gives back what it took: word 0
+    /// plus word 2, and word 3, return to their figures from before it
+    /// started.
+    pub const MEMORY: u16 = 3;
 }
 
 /// Kernel log endpoint.
@@ -560,6 +570,31 @@ pub mod task {
     /// servers (the display server labels windows with it), as the policy
     /// allows.
     pub const LABEL: u16 = 7;
+    /// `START(name_ptr, name_len)`: start a new instance of the solution's
+    /// on-demand program `name` (at most [`CHANNEL_NAME_MAX`] bytes) in a
+    /// new domain with the program's client channels. Besides this request
+    /// the policy must allow the `execute` event from the caller's context
+    /// to the program's (`Denied` otherwise). Word 0 = the new domain's id,
+    /// word 1 = its instance number (1-based). `NotFound`: no on-demand
+    /// program has that name; `QuotaExceeded`: its instances are all
+    /// running; `NoMemory`: no memory for the domain.
+    pub const START: u16 = 8;
+    /// `STOP(domain)`: end the live domain with id `domain` (all its
+    /// threads; the kernel logs who stopped it). Allowed only where the
+    /// policy allows the `execute` event from the caller's context to the
+    /// domain's (`Denied` otherwise): whoever may start a program may stop
+    /// it. `NotFound` if no live domain has that id. Returns once the
+    /// domain is marked to end; its memory is freed when its last thread
+    /// has left the CPU.
+    pub const STOP: u16 = 9;
+    /// `LIST(after)`: the live domain with the smallest id greater than
+    /// `after` (0 for the first): word 0 = its id, word 1 = bytes charged
+    /// to its memory quota (mapped memory, page tables, DMA blocks; not its
+    /// program image), word 2 = its thread count,
+    /// word 3 = `program | instance << 16 | priority << 32` (the program's
+    /// index in the solution, the instance number or 0 for a boot program,
+    /// the main thread's priority). `NotFound` past the last domain.
+    pub const LIST: u16 = 10;
 }
 
 /// Kernel time endpoint.
@@ -698,6 +733,19 @@ pub mod kernel_ifaces {
                     &["handle"],
                 ),
                 m(task::LABEL, "label", &["domain"], &["len", "a", "b", "c"]),
+                m(
+                    task::START,
+                    "start",
+                    &["name_ptr", "name_len"],
+                    &["domain", "instance"],
+                ),
+                m(task::STOP, "stop", &["domain"], &[]),
+                m(
+                    task::LIST,
+                    "list",
+                    &["after"],
+                    &["domain", "memory", "threads", "info"],
+                ),
             ],
         },
         Interface {
@@ -804,6 +852,12 @@ pub mod kernel_ifaces {
                     "cpu",
                     &["cpu"],
                     &["idle_ns", "switches", "timer_ticks", "cpus"],
+                ),
+                m(
+                    stats::MEMORY,
+                    "memory",
+                    &[],
+                    &["free", "total", "stack_pool", "heap_used"],
                 ),
             ],
         },

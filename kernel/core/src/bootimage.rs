@@ -77,7 +77,7 @@ const _: () = assert!(CHANNEL_NAME_LEN == 24);
 
 /// First eight bytes of an encoded [`Solution`]. The trailing digits are the
 /// format version: `002` added the channel list.
-pub const SOLUTION_MAGIC: [u8; 8] = *b"TSSOL003";
+pub const SOLUTION_MAGIC: [u8; 8] = *b"TSSOL004";
 
 /// Lowest scheduling priority a program may have.
 pub const MIN_PRIORITY: u8 = 1;
@@ -355,10 +355,33 @@ pub struct ProgramSpec {
     /// program that serves a channel cannot be restarted: its clients
     /// would keep handles to the old endpoint.
     pub restarts: u8,
+    /// Started by [`Task.start`](abi) on request only, not at boot. Such a
+    /// program serves no channel and has no devices, and may run as up to
+    /// [`ProgramSpec::instances`] domains at once.
+    pub on_demand: bool,
+    /// For an on-demand program: most instances live at once,
+    /// 1..=[`MAX_ON_DEMAND_INSTANCES`]. Always 1 for a boot program (boot
+    /// instances are separate programs, named apart by xtask).
+    pub instances: u8,
 }
 
 /// Most restarts a program may ask for.
 pub const MAX_RESTARTS: u8 = 8;
+
+/// Most live instances of one on-demand program.
+pub const MAX_ON_DEMAND_INSTANCES: u8 = 8;
+
+impl ProgramSpec {
+    /// The label of instance `n` (1-based) of this program: its name when
+    /// only one instance may live, else `name-n`.
+    pub fn instance_label(&self, n: u8) -> String {
+        if self.instances <= 1 {
+            self.name.clone()
+        } else {
+            alloc::format!("{}-{n}", self.name)
+        }
+    }
+}
 
 /// A static IPC channel from one domain (the client) to another (the
 /// server), set up by the kernel before the programs start.
@@ -425,7 +448,7 @@ pub struct Solution {
 //   count u16     number of programs, at most MAX_PROGRAMS
 //   count × { name str, image str, priority u8, affinity u64, arg u64,
 //             expect u8 (0 any, 1 exit, 2 fault), code i64 (0 unless exit),
-//             restarts u8 }
+//             restarts u8, start u8 (0 boot, 1 on demand), instances u8 }
 //   count u16     number of channels, at most MAX_CHANNELS
 //   count × { name str, client str, server str, grant u8 (0 or 1) }
 //   count u16     number of device selections, at most MAX_DEVICES
@@ -472,6 +495,8 @@ impl Solution {
             out.push(kind);
             out.extend_from_slice(&code.to_le_bytes());
             out.push(p.restarts);
+            out.push(u8::from(p.on_demand));
+            out.push(p.instances);
         }
         out.extend_from_slice(&(self.channels.len() as u16).to_le_bytes());
         for c in &self.channels {
@@ -522,6 +547,12 @@ impl Solution {
                 _ => return Err(ImageError::BadSolution("unknown expect kind")),
             };
             let restarts = r.u8()?;
+            let on_demand = match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err(ImageError::BadSolution("bad program start kind")),
+            };
+            let instances = r.u8()?;
             programs.push(ProgramSpec {
                 name,
                 image,
@@ -530,6 +561,8 @@ impl Solution {
                 arg,
                 expect,
                 restarts,
+                on_demand,
+                instances,
             });
         }
         let count = usize::from(r.u16()?);
@@ -599,6 +632,33 @@ impl Solution {
                 return Err(ImageError::BadSolution(
                     "a program that serves a channel cannot be restarted",
                 ));
+            }
+            if !p.on_demand && p.instances != 1 {
+                return Err(ImageError::BadSolution(
+                    "a boot program has exactly one instance",
+                ));
+            }
+            if p.on_demand {
+                if !(1..=MAX_ON_DEMAND_INSTANCES).contains(&p.instances) {
+                    return Err(ImageError::BadSolution(
+                        "an on-demand program has 1..=8 instances",
+                    ));
+                }
+                if self.channels.iter().any(|c| c.server == p.name) {
+                    return Err(ImageError::BadSolution(
+                        "an on-demand program cannot serve a channel",
+                    ));
+                }
+                if self.devices.iter().any(|d| d.program == p.name) {
+                    return Err(ImageError::BadSolution(
+                        "an on-demand program cannot have devices",
+                    ));
+                }
+                if p.expect != Expect::Any {
+                    return Err(ImageError::BadSolution(
+                        "an on-demand program can only be expected to end any way",
+                    ));
+                }
             }
         }
         self.validate_channels()?;

@@ -1,4 +1,4 @@
-//! `abi::stats`: per-CPU counters for monitors. Reads only: every counter
+//! `abi::stats`: per-CPU counters and memory figures for monitors. Reads only: every counter
 //! is an atomic its CPU adds to, so a reader on another CPU sees a recent
 //! value without stopping it.
 
@@ -8,6 +8,20 @@ use abi::{Error, MSG_WORDS, stats as s};
 use core::sync::atomic::Ordering;
 
 pub fn call(method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, Error> {
+    if method == s::MEMORY {
+        let (free, total) = crate::mm::frame_stats();
+        let page = abi::PAGE_SIZE;
+        return Ok(Reply {
+            tag: 0,
+            words: [
+                free as u64 * page,
+                total as u64 * page,
+                crate::mm::stack::pooled_bytes(),
+                crate::mm::heap::used_bytes(),
+            ],
+            badge: None,
+        });
+    }
     let online = percpu::online();
     let pc = usize::try_from(w[0])
         .ok()

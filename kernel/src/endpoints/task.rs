@@ -42,6 +42,35 @@ pub fn call(caller: &Domain, method: u16, w: [u64; MSG_WORDS]) -> Result<Reply, 
         }
         t::CHANNEL => channel(caller, w[0], w[1]),
         t::LABEL => label(w[0]),
+        t::START => {
+            let mut buf = [0u8; t::CHANNEL_NAME_MAX as usize];
+            let name = user_name(caller, w[0], w[1], &mut buf)?;
+            let (id, instance) = crate::loader::start_on_demand(caller, name)?;
+            Ok(Reply {
+                tag: 0,
+                badge: None,
+                words: [id, instance as u64, 0, 0],
+            })
+        }
+        t::STOP => {
+            crate::loader::stop(caller, w[0])?;
+            Ok(Reply::empty())
+        }
+        t::LIST => {
+            let d = crate::loader::next_domain(w[0]).ok_or(Error::NotFound)?;
+            let memory = d.space.lock().charged();
+            let threads = d.threads.lock().len() as u64;
+            Ok(Reply {
+                tag: 0,
+                badge: None,
+                words: [
+                    d.id,
+                    memory,
+                    threads,
+                    d.program as u64 | (d.instance as u64) << 16 | (d.priority as u64) << 32,
+                ],
+            })
+        }
         _ => Err(Error::BadMethod),
     }
 }
@@ -64,14 +93,25 @@ fn label(domain: u64) -> Result<Reply, Error> {
     })
 }
 
-/// `CHANNEL(name_ptr, name_len)`: the caller's handle for a named channel.
-fn channel(caller: &Domain, ptr: u64, len: u64) -> Result<Reply, Error> {
+/// A name of 1..=`CHANNEL_NAME_MAX` bytes at `ptr` in the caller's memory.
+fn user_name<'a>(
+    caller: &Domain,
+    ptr: u64,
+    len: u64,
+    buf: &'a mut [u8; t::CHANNEL_NAME_MAX as usize],
+) -> Result<&'a [u8], Error> {
     if len == 0 || len > t::CHANNEL_NAME_MAX {
         return Err(Error::InvalidArgument);
     }
-    let mut buf = [0u8; t::CHANNEL_NAME_MAX as usize];
     let name = &mut buf[..len as usize];
     caller.space.lock().copy_from_user(ptr, name)?;
+    Ok(name)
+}
+
+/// `CHANNEL(name_ptr, name_len)`: the caller's handle for a named channel.
+fn channel(caller: &Domain, ptr: u64, len: u64) -> Result<Reply, Error> {
+    let mut buf = [0u8; t::CHANNEL_NAME_MAX as usize];
+    let name = user_name(caller, ptr, len, &mut buf)?;
     let channels = caller.channels.lock();
     let (_, h) = channels
         .iter()

@@ -20,3 +20,8 @@ pub fn init() {
             .init(super::phys_to_virt(pa) as *mut u8, HEAP_SIZE)
     };
 }
+
+/// Bytes of the heap in use.
+pub fn used_bytes() -> u64 {
+    HEAP.lock().used() as u64
+}

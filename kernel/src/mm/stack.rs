@@ -70,6 +70,11 @@ impl KernelStack {
     }
 }
 
+/// Bytes of stacks in the pool, kept for reuse.
+pub fn pooled_bytes() -> u64 {
+    POOL.lock().free.len() as u64 * STACK_SIZE
+}
+
 impl Drop for KernelStack {
     fn drop(&mut self) {
         POOL.lock().free.push(self.top);

@@ -92,6 +92,11 @@ pub enum End {
         /// Error code pushed by the CPU.
         error: u64,
     },
+    /// Ended by another domain's `task::STOP`.
+    Stopped {
+        /// The id of the domain that stopped it.
+        by: u64,
+    },
 }
 
 /// Per-domain limits.
@@ -111,6 +116,8 @@ pub struct Domain {
     pub affinity: CpuSet,
     /// Index of its program in the solution (for expectations).
     pub program: usize,
+    /// Its instance number (1-based) for an on-demand program, else 0.
+    pub instance: u8,
     /// Security context (index into the policy's contexts).
     pub context: u16,
     /// The address space.
@@ -181,6 +188,7 @@ impl Domain {
         priority: u8,
         affinity: CpuSet,
         program: usize,
+        instance: u8,
         context: u16,
     ) -> Option<Arc<Domain>> {
         let space = AddressSpace::new()?;
@@ -208,6 +216,7 @@ impl Domain {
             priority,
             affinity,
             program,
+            instance,
             context,
             space: Mutex::new(space),
             root,

@@ -610,6 +610,40 @@ fn restart_count_and_its_rules() {
     assert_eq!(parse(&client).unwrap().solution.programs[0].restarts, 1);
 }
 
+#[test]
+fn on_demand_programs_and_their_rules() {
+    let base = "[solution]\nname = \"s\"\n[[program]]\nname = \"a\"\nimage = \"a\"\n";
+    let f = parse(&format!("{base}start = \"on-demand\"\ninstances = 3\n")).unwrap();
+    let p = &f.solution.programs[0];
+    assert!(p.on_demand);
+    assert_eq!((p.instances, p.name.as_str()), (3, "a"), "not expanded");
+    assert_eq!(p.expect, Expect::Any, "`any` is the default");
+    let boot = parse(&format!("{base}start = \"boot\"\n")).unwrap();
+    assert!(!boot.solution.programs[0].on_demand);
+    assert!(err(&format!("{base}start = \"later\"\n")).contains("\"on-demand\""));
+    assert!(
+        err(&format!("{base}start = \"on-demand\"\ninstances = 9\n"))
+            .contains("1..=8 domains at once")
+    );
+    assert!(
+        err(&format!(
+            "{base}start = \"on-demand\"\nexpect = \"exit 0\"\n"
+        ))
+        .contains("can only be \"any\"")
+    );
+    assert!(
+        err(&format!(
+            "{base}start = \"on-demand\"\ndevices = [\"1af4:1050\"]\n"
+        ))
+        .contains("cannot have devices")
+    );
+    let server = format!(
+        "{base}start = \"on-demand\"\n[[program]]\nname = \"b\"\nimage = \"b\"\n\
+         [[channel]]\nname = \"c\"\nclient = \"b\"\nserver = \"a\"\n"
+    );
+    assert!(err(&server).contains("an on-demand program cannot serve a channel"));
+}
+
 const STEPS: &str = r##"
 [solution]
 name = "focus"

@@ -17,6 +17,8 @@ fn sample_solution() -> Solution {
                 arg: 0,
                 expect: Expect::Any,
                 restarts: 0,
+                on_demand: false,
+                instances: 1,
             },
             ProgramSpec {
                 name: "hello-1".into(),
@@ -26,6 +28,8 @@ fn sample_solution() -> Solution {
                 arg: u64::MAX,
                 expect: Expect::Exit(-7),
                 restarts: 0,
+                on_demand: false,
+                instances: 1,
             },
             ProgramSpec {
                 name: "crash".into(),
@@ -35,6 +39,19 @@ fn sample_solution() -> Solution {
                 arg: 42,
                 expect: Expect::Fault,
                 restarts: 3,
+                on_demand: false,
+                instances: 1,
+            },
+            ProgramSpec {
+                name: "paint".into(),
+                image: "paint".into(),
+                priority: 8,
+                affinity: 0,
+                arg: 1,
+                expect: Expect::Any,
+                restarts: 1,
+                on_demand: true,
+                instances: 3,
             },
         ],
         channels: vec![
@@ -47,6 +64,8 @@ fn sample_solution() -> Solution {
             channel("echo", "crash", "spinner"),
             // Second channel of one client to the same server: allowed.
             channel("echo2", "hello-1", "spinner"),
+            // An on-demand program may be a client.
+            channel("echo", "paint", "spinner"),
         ],
         devices: vec![
             DeviceSpec {
@@ -228,7 +247,7 @@ fn solution_without_channels_round_trips() {
 
 #[test]
 fn solution_rejects_old_format() {
-    for old in [b"TSSOL001", b"TSSOL002"] {
+    for old in [b"TSSOL001", b"TSSOL002", b"TSSOL003"] {
         let mut bytes = sample_solution().encode().unwrap();
         bytes[..8].copy_from_slice(old);
         assert_eq!(
@@ -236,6 +255,55 @@ fn solution_rejects_old_format() {
             Err(ImageError::BadSolution("bad magic"))
         );
     }
+}
+
+#[test]
+fn on_demand_rules() {
+    let s = sample_solution();
+    let back = Solution::decode(&s.encode().unwrap()).unwrap();
+    assert!(back.programs[3].on_demand);
+    assert_eq!(back.programs[3].instances, 3);
+    assert_eq!(back.programs[3].instance_label(1), "paint-1");
+    assert_eq!(back.programs[0].instance_label(1), "spinner");
+    let mut bad = sample_solution();
+    bad.programs[3].instances = MAX_ON_DEMAND_INSTANCES + 1;
+    assert_rejected(
+        &bad,
+        ImageError::BadSolution("an on-demand program has 1..=8 instances"),
+    );
+    bad.programs[3].instances = 0;
+    assert_rejected(
+        &bad,
+        ImageError::BadSolution("an on-demand program has 1..=8 instances"),
+    );
+    let mut bad = sample_solution();
+    bad.programs[0].instances = 2;
+    assert_rejected(
+        &bad,
+        ImageError::BadSolution("a boot program has exactly one instance"),
+    );
+    // `spinner` serves channels and has a device.
+    let mut bad = sample_solution();
+    bad.programs[0].on_demand = true;
+    assert_rejected(
+        &bad,
+        ImageError::BadSolution("an on-demand program cannot serve a channel"),
+    );
+    let mut bad = sample_solution();
+    bad.devices.push(DeviceSpec {
+        program: "paint".into(),
+        select: "1af4:1050".into(),
+    });
+    assert_rejected(
+        &bad,
+        ImageError::BadSolution("an on-demand program cannot have devices"),
+    );
+    let mut bad = sample_solution();
+    bad.programs[3].expect = Expect::Exit(0);
+    assert_rejected(
+        &bad,
+        ImageError::BadSolution("an on-demand program can only be expected to end any way"),
+    );
 }
 
 #[test]
@@ -485,16 +553,23 @@ fn program_strategy() -> impl Strategy<Value = ProgramSpec> {
         any::<u64>(),
         expect_strategy(),
         0..=MAX_RESTARTS,
+        prop_oneof![Just(None), (1..=MAX_ON_DEMAND_INSTANCES).prop_map(Some)],
     )
         .prop_map(
-            |(name, image, priority, affinity, arg, expect, restarts)| ProgramSpec {
+            |(name, image, priority, affinity, arg, expect, restarts, on_demand)| ProgramSpec {
                 name,
                 image,
                 priority,
                 affinity,
                 arg,
-                expect,
+                expect: if on_demand.is_some() {
+                    Expect::Any
+                } else {
+                    expect
+                },
                 restarts,
+                on_demand: on_demand.is_some(),
+                instances: on_demand.unwrap_or(1),
             },
         )
 }
@@ -544,10 +619,12 @@ fn solution_strategy() -> impl Strategy<Value = Solution> {
                     }
                 }
             }
-            // Servers cannot be restarted.
+            // Servers cannot be restarted or started on demand.
             for p in programs.iter_mut() {
                 if channels.iter().any(|c| c.server == p.name) {
                     p.restarts = 0;
+                    p.on_demand = false;
+                    p.instances = 1;
                 }
             }
             Solution {
