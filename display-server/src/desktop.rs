@@ -42,6 +42,8 @@ pub const BACKGROUND: Rgb888 = Rgb888::new(0x20, 0x30, 0x40);
 pub const PANEL: Rgb888 = Rgb888::new(0x10, 0x18, 0x20);
 /// Height of the panel.
 pub const PANEL_HEIGHT: i32 = 24;
+/// Where the panel's list of domains starts (after "Tessera").
+pub const PANEL_START: i32 = 80;
 /// Height of a window's title bar.
 pub const TITLE_HEIGHT: i32 = 20;
 /// Width of a window's border.
@@ -113,6 +115,8 @@ pub struct Desktop {
     /// Keys held down, each with the window its press went to (`None`:
     /// nobody, for a press without focus or the secure chord).
     held: Vec<(u32, Option<u32>)>,
+    /// The labels of the running domains, as the panel lists them.
+    domains: Vec<String>,
 }
 
 /// The smallest rectangle holding both.
@@ -141,7 +145,51 @@ impl Desktop {
             focus: None,
             pointer: Point::zero(),
             held: Vec::new(),
+            domains: Vec::new(),
         }
+    }
+
+    /// Sets the labels of the running domains that the panel lists, in
+    /// order; returns whether they changed (and the panel must be redrawn).
+    pub fn set_domains(&mut self, labels: Vec<String>) -> bool {
+        if labels == self.domains {
+            return false;
+        }
+        self.domains = labels;
+        self.damage(self.panel());
+        true
+    }
+
+    /// The labels the panel lists.
+    pub fn domains(&self) -> &[String] {
+        &self.domains
+    }
+
+    /// The panel's rectangle: the top [`PANEL_HEIGHT`] rows.
+    pub fn panel(&self) -> Rectangle {
+        Rectangle::new(
+            Point::zero(),
+            Size::new(self.size.width, PANEL_HEIGHT as u32),
+        )
+    }
+
+    /// Where the panel shows each domain's label: a chip in the label's
+    /// colour per domain, left to right after the name of the system,
+    /// as many as fit; the chip's rectangle and the text's origin.
+    pub fn panel_chips(&self) -> Vec<(Rectangle, Point)> {
+        let (char_w, pad, gap) = (6i32, 5i32, 4i32);
+        let mut x = PANEL_START;
+        let mut chips = Vec::new();
+        for label in &self.domains {
+            let w = label.len() as i32 * char_w + 2 * pad;
+            if x + w > self.size.width as i32 {
+                break;
+            }
+            let chip = Rectangle::new(Point::new(x, 4), Size::new(w as u32, 16));
+            chips.push((chip, Point::new(x + pad, 7)));
+            x += w + gap;
+        }
+        chips
     }
 
     /// Marks `r` (screen coordinates) for redrawing.
@@ -464,17 +512,18 @@ impl Desktop {
     pub fn compose(&mut self, f: &mut Frame<'_>) -> Option<Rectangle> {
         let area = self.damage.take()?;
         let _ = f.fill_solid(&area, BACKGROUND);
-        let panel = Rectangle::new(
-            Point::zero(),
-            Size::new(self.size.width, PANEL_HEIGHT as u32),
-        );
-        let p = panel.intersection(&area);
+        let p = self.panel().intersection(&area);
         if !p.is_zero_sized() {
             let _ = f.fill_solid(&p, PANEL);
             let mut clipped = f.clipped(&p);
             let text = MonoTextStyle::new(&FONT_9X15_BOLD, Rgb888::WHITE);
             let _ = Text::with_baseline("Tessera", Point::new(8, 4), text, Baseline::Top)
                 .draw(&mut clipped);
+            let small = MonoTextStyle::new(&FONT_6X10, Rgb888::WHITE);
+            for ((chip, at), label) in self.panel_chips().into_iter().zip(&self.domains) {
+                let _ = clipped.fill_solid(&chip, label_color(label));
+                let _ = Text::with_baseline(label, at, small, Baseline::Top).draw(&mut clipped);
+            }
         }
         for w in &self.windows {
             let outer = w.outer().intersection(&area);

@@ -69,6 +69,9 @@ struct Server<'a> {
     cursor: bool,
     /// When [`Server::sweep`] last looked for ended clients.
     swept_ns: u64,
+    /// The policy refused `Task.list`: the panel lists no domains, and
+    /// the server stops asking.
+    list_denied: bool,
 }
 
 /// How often the server looks for clients that have ended.
@@ -99,7 +102,35 @@ impl Server<'_> {
                 unmap(w.into_pixels());
             }
         }
+        self.refresh_panel();
         self.update();
+    }
+
+    /// Asks the kernel which domains run (`Task.list`, `Task.label`) and
+    /// gives the panel their labels; logs the list when it changes.
+    fn refresh_panel(&mut self) {
+        if self.list_denied {
+            return;
+        }
+        let mut labels = alloc::vec::Vec::new();
+        let listed = kernel::for_each_domain(|d| {
+            // A domain that ended between the two calls is left out.
+            if let Ok(label) = kernel::label(d.id) {
+                labels.push(label);
+            }
+        });
+        if let Err(e) = listed {
+            rt::println!("display-server: panel: listing domains: {}", e);
+            self.list_denied = e == Error::Denied;
+            return;
+        }
+        if self.desktop.set_domains(labels) {
+            rt::println!(
+                "display-server: panel: {} domain(s): {}",
+                self.desktop.domains().len(),
+                self.desktop.domains().join(" ")
+            );
+        }
     }
 
     /// Composes what changed and flushes the screen; nothing changed,
@@ -361,7 +392,9 @@ fn main() -> i32 {
         logged_shown: None,
         cursor,
         swept_ns: 0,
+        list_denied: false,
     };
+    server.refresh_panel();
     server.update();
     let served = rt::sys::serve(handles::INBOX, |request| {
         let reply = if request.msg.tag.interface() == input::INTERFACE {

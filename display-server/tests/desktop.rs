@@ -715,3 +715,50 @@ fn an_ended_clients_windows_all_go_and_nobody_elses() {
         assert!(w.events.iter().all(|e| e.0 != kind::KEY_DOWN));
     }
 }
+
+#[test]
+fn the_panel_lists_the_domains_in_their_label_colours() {
+    let (mut s, _) = three();
+    let labels: Vec<String> = ["display-server", "alice", "bob", "carol"]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(s.desktop.set_domains(labels.clone()));
+    assert!(
+        !s.desktop.set_domains(labels.clone()),
+        "the same list changes nothing"
+    );
+    let damage = s.compose().expect("the panel is redrawn");
+    assert!(damage.top_left.y == 0 && damage.size.height <= desktop::PANEL_HEIGHT as u32);
+    let chips = s.desktop.panel_chips();
+    assert_eq!(chips.len(), labels.len());
+    for ((chip, _), label) in chips.iter().zip(&labels) {
+        assert!(chip.top_left.y >= 0 && chip.bottom_right().unwrap().y < desktop::PANEL_HEIGHT);
+        // The chip's top left corner holds no text.
+        assert_eq!(
+            s.px(chip.top_left.x, chip.top_left.y),
+            label_color(label),
+            "{label}"
+        );
+    }
+    // Chips do not overlap.
+    for w in chips.windows(2) {
+        assert!(w[0].0.bottom_right().unwrap().x < w[1].0.top_left.x);
+    }
+    // A domain that ends leaves the panel; the chip's place is panel again.
+    let last = chips[3].0.top_left;
+    assert!(s.desktop.set_domains(labels[..3].to_vec()));
+    s.compose();
+    assert_eq!(s.px(last.x, last.y), PANEL);
+}
+
+#[test]
+fn the_panel_shows_what_fits() {
+    let mut s = Screen::new(320, 200);
+    let many: Vec<String> = (0..40).map(|i| format!("domain-{i}")).collect();
+    s.desktop.set_domains(many);
+    s.compose();
+    let chips = s.desktop.panel_chips();
+    assert!(!chips.is_empty() && chips.len() < 40);
+    assert!(chips.iter().all(|(c, _)| c.bottom_right().unwrap().x < 320));
+}
