@@ -25,7 +25,9 @@
 //!   `paint: clear` when the canvas is cleared;
 //! - `paint: line (<x0>,<y0>)-(<x1>,<y1>) colour <n>` for each stroke
 //!   segment in window coordinates (a press draws the dot `(x,y)-(x,y)`);
-//! - `paint: present <w>x<h> at <x>,<y>` for each present after the first.
+//! - `paint: presented <w>x<h> at <x>,<y>` after each present but the
+//!   first, once the display server has answered it (and so has put that
+//!   area on the screen).
 //!
 //! Without the bit it logs only errors: `paint: <what>: <error>`, after
 //! which it exits with 1.
@@ -242,18 +244,19 @@ fn wake(paint: &mut Paint, win: &mut Window) -> Result<(bool, usize), gui::Error
         handled += 1;
         go_on = paint.handle(win, event);
     }
-    if let Some(area) = win.damage()
+    let damage = win.damage();
+    win.present()?;
+    if let Some(area) = damage
         && paint.log
     {
         rt::println!(
-            "paint: present {}x{} at {},{}",
+            "paint: presented {}x{} at {},{}",
             area.size.width,
             area.size.height,
             area.top_left.x,
             area.top_left.y
         );
     }
-    win.present()?;
     Ok((go_on, handled))
 }
 
