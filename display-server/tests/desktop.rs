@@ -240,6 +240,55 @@ fn pointer_events_reach_only_the_window_under_the_pointer_in_its_coordinates() {
     assert!(s.events(BOB, high).is_empty());
 }
 
+/// What a drawing client (`paint`) relies on: while the button is held,
+/// every move reaches the window under the pointer, in order, in its
+/// content coordinates; moves over another window or a frame reach the
+/// window below the pointer only (no grab), and a release outside every
+/// content area reaches nobody.
+#[test]
+fn a_drag_reaches_the_window_under_the_pointer_move_by_move() {
+    let (mut s, [a, b, _]) = three();
+    let (_, a_outer) = s.rects(a);
+    s.desktop.pointer_to(s.content_point(a, 10, 20));
+    s.desktop.button(0, true);
+    for (dx, dy) in [(11, 20), (30, 25), (199, 149)] {
+        s.desktop.pointer_to(s.content_point(a, dx, dy));
+    }
+    s.desktop.button(0, false);
+    let events = s.events(ALICE, a);
+    assert_eq!(
+        events,
+        [
+            (kind::MOVED, 0, 10, 20),
+            (kind::FOCUS_IN, 0, 0, 0),
+            (kind::BUTTON_DOWN, 0, 10, 20),
+            (kind::MOVED, 0, 11, 20),
+            (kind::MOVED, 0, 30, 25),
+            (kind::MOVED, 0, 199, 149),
+            (kind::BUTTON_UP, 0, 199, 149),
+        ]
+    );
+    assert!(s.events(BOB, b).is_empty());
+
+    // Pressed in `a`, dragged over its border and on into `b`, released
+    // over the background.
+    s.desktop.pointer_to(s.content_point(a, 5, 5));
+    s.desktop.button(0, true);
+    s.desktop
+        .pointer_to(a_outer.top_left + Point::new(a_outer.size.width as i32 - 1, 40));
+    s.desktop.pointer_to(s.content_point(b, 3, 4));
+    s.desktop.pointer_to(Point::new(W as i32 - 2, H as i32 - 2));
+    s.desktop.button(0, false);
+    assert_eq!(
+        s.events(ALICE, a),
+        [(kind::MOVED, 0, 5, 5), (kind::BUTTON_DOWN, 0, 5, 5)]
+    );
+    // `b` sees the move over it, but no button: the press went to `a`,
+    // which keeps the focus.
+    assert_eq!(s.events(BOB, b), [(kind::MOVED, 0, 3, 4)]);
+    assert_eq!(s.desktop.focus, Some(a));
+}
+
 #[test]
 fn focus_moves_only_on_a_click_or_the_secure_chord() {
     let (mut s, [a, b, c]) = three();

@@ -31,6 +31,13 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// (`INPUT_EVENT_ABS_MAX`); 0 is the top or left edge of the screen.
 pub const ABS_MAX: u32 = 0x7fff;
 
+/// The pause between the events of a [`Qmp::drag`]. QEMU's virtio
+/// tablet drops a whole report when the guest has no buffer free for it
+/// (the guest driver offers 32, and a move takes three events), so a drag
+/// sent at once could lose moves while the guest is busy; a pause lets the
+/// guest's input service take each report before the next comes.
+pub const DRAG_PACE: Duration = Duration::from_millis(25);
+
 /// The key codes (`QKeyCode`) QEMU 10 accepts in `input-send-event`, from
 /// its `query-qmp-schema` (without `unmapped`).
 pub const QCODES: &[&str] = &[
@@ -452,6 +459,39 @@ impl Qmp {
         Ok(())
     }
 
+    /// Drags the pointer along `points`, pixels of a `width` x `height`
+    /// screen: moves to the first point, presses the left button, moves to
+    /// each further point in turn, and releases the button at the last.
+    /// Each move and each button change is its own `input-send-event`,
+    /// [`DRAG_PACE`] apart, so the guest sees every point.
+    ///
+    /// All points are checked before anything is sent, so a point off the
+    /// screen fails the drag without leaving the button down.
+    pub fn drag(&mut self, points: &[(u32, u32)], width: u32, height: u32) -> Result<()> {
+        let Some((&first, rest)) = points.split_first() else {
+            bail!("a drag needs at least one point");
+        };
+        for &(x, y) in points {
+            scale_abs(x, width)
+                .and_then(|_| scale_abs(y, height))
+                .with_context(|| format!("drag point ({x}, {y})"))?;
+        }
+        let button = |qmp: &mut Qmp, down: bool| {
+            qmp.input(json!([
+                { "type": "btn", "data": { "down": down, "button": "left" } }
+            ]))
+        };
+        self.pointer_abs(first.0, first.1, width, height)?;
+        std::thread::sleep(DRAG_PACE);
+        button(self, true)?;
+        for &(x, y) in rest {
+            std::thread::sleep(DRAG_PACE);
+            self.pointer_abs(x, y, width, height)?;
+        }
+        std::thread::sleep(DRAG_PACE);
+        button(self, false)
+    }
+
     /// Asks QEMU to exit (`quit`). QEMU may close the connection before or
     /// right after its reply; both count as done.
     pub fn quit(&mut self) -> Result<()> {
@@ -596,6 +636,43 @@ mod tests {
         );
         assert!(received[9].contains(r#""down":false"#), "{}", received[9]);
         assert_eq!(received[10], r#"{"execute":"quit"}"#);
+    }
+
+    #[test]
+    fn a_drag_moves_presses_moves_and_releases() {
+        let path = socket("drag");
+        let ok = || vec![r#"{"return": {}}"#];
+        let server = fake_qemu(&path, vec![ok(), ok(), ok(), ok(), ok(), ok()]);
+        let mut qmp = Qmp::connect(&path, CONNECT_TIMEOUT, || true).unwrap();
+        // A point off the screen sends nothing.
+        let e = qmp.drag(&[(10, 10), (640, 10)], 640, 480).unwrap_err();
+        assert!(format!("{e:#}").contains("drag point (640, 10)"), "{e:#}");
+        assert!(qmp.drag(&[], 640, 480).is_err());
+        qmp.drag(&[(0, 0), (320, 240), (639, 479)], 640, 480)
+            .unwrap();
+        drop(qmp);
+        let received = server.join().unwrap();
+        let _ = std::fs::remove_file(&path);
+        let abs = |x: u32, y: u32| {
+            format!(
+                r#"{{"arguments":{{"events":[{{"data":{{"axis":"x","value":{x}}},"type":"abs"}},{{"data":{{"axis":"y","value":{y}}},"type":"abs"}}]}},"execute":"input-send-event"}}"#
+            )
+        };
+        let btn = |down: bool| {
+            format!(
+                r#"{{"arguments":{{"events":[{{"data":{{"button":"left","down":{down}}},"type":"btn"}}]}},"execute":"input-send-event"}}"#
+            )
+        };
+        assert_eq!(
+            received[1..],
+            [
+                abs(0, 0),
+                btn(true),
+                abs(16383, 16383),
+                abs(32715, 32698),
+                btn(false)
+            ]
+        );
     }
 
     #[test]

@@ -68,7 +68,11 @@
 //!                             # this screen pixel (QMP abs axes, scaled to 0..=32767 of the
 //!                             # screen's size), then press and release the button
 //!                             # ("left" unless given)
-//! keys = ["a", "ctrl-alt-tab"] # after the click, as in [[test.screen]]
+//! drag = [[100, 120], [150, 140], [200, 140]] # after the click: move the pointer to the
+//!                             # first screen pixel, press the left button, move through each
+//!                             # further pixel in turn, release (2 to 32 points, scaled as
+//!                             # `click`; the events go 25 ms apart so the guest sees each)
+//! keys = ["a", "ctrl-alt-tab"] # after the click and the drag, as in [[test.screen]]
 //! expect = ['left: .*key a$'] # each must match a line read after the input; the line that
 //!                             # matches the last of them finishes the step
 //! forbid = ['right: .*key a$'] # none may match a line read after the input, to the end of

@@ -1,7 +1,7 @@
 //! The steps of a QEMU scenario: what the harness does to a running guest
-//! (screenshots with pixel checks, pointer clicks, key presses) as the
-//! serial log reaches given lines, and which lines that input must and must
-//! not cause.
+//! (screenshots with pixel checks, pointer clicks and drags, key presses)
+//! as the serial log reaches given lines, and which lines that input must
+//! and must not cause.
 //!
 //! A scenario's `[[test.step]]` entries (and its older `[[test.screen]]`
 //! entries, each a step with a screenshot) become [`Step`]s; `solution.rs`
@@ -17,7 +17,7 @@
 //!    first step). A step without `after` is due as soon as the previous
 //!    step finished.
 //! 2. Once due, the step acts: screenshot and pixel checks, then the click,
-//!    then the keys, in that order.
+//!    then the drag, then the keys, in that order.
 //! 3. Then it waits until each of its `expect` regexes has matched a line
 //!    read after it acted. The line that matches the last of them finishes
 //!    the step (a step without `expect` finishes as it acts).
@@ -26,7 +26,7 @@
 //! (the tablet and the keyboard), and a guest that polls them may see the
 //! keys first; when the keys must follow the click's effect (a focus
 //! change), send them in the next step, after an `expect` that shows the
-//! effect.
+//! effect. A click and a drag both go through the tablet, in order.
 //!
 //! A step's `forbid` regexes must match no line read after it acted, up to
 //! the end of the log, whatever steps come later. A line the guest wrote
@@ -69,6 +69,9 @@ pub struct Step {
     pub pixels: Vec<PixelCheck>,
     /// A click to send after the screenshot.
     pub click: Option<Click>,
+    /// A left-button drag through these screen points (column, row) after
+    /// the click (see [`Qmp::drag`](crate::qmp::Qmp::drag)); empty: none.
+    pub drag: Vec<(u32, u32)>,
     /// Key chords to send after the click (see
     /// [`Qmp::send_key`](crate::qmp::Qmp::send_key)).
     pub keys: Vec<String>,
@@ -339,6 +342,7 @@ mod tests {
             screen: None,
             pixels: Vec::new(),
             click: None,
+            drag: Vec::new(),
             keys: Vec::new(),
             expect: expect.iter().map(|s| s.to_string()).collect(),
             forbid: forbid.iter().map(|s| s.to_string()).collect(),

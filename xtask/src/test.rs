@@ -19,8 +19,9 @@
 //! `target/qemu-tests/<job>-<screen>.png` and checks its pixels; moves the
 //! pointer to the click's screen pixel and presses and releases the button
 //! (scaled with the screen's size, which a screenshot of the step gives, or
-//! else one saved for that purpose as `<job>.pointer.png`); then sends the
-//! keys. The step then waits for its `expect` lines, and its `forbid`
+//! else one saved for that purpose as `<job>.pointer.png`); drags it
+//! through the drag's points with the left button held (scaled the same
+//! way); then sends the keys. The step then waits for its `expect` lines, and its `forbid`
 //! regexes are checked over the rest of the log once QEMU has ended. A
 //! pixel that differs, a `forbid` line, a QMP error, or a step that did not
 //! finish before QEMU ended or the timeout is a `failed:` line; a step

@@ -98,6 +98,7 @@ struct RawStep {
     #[serde(default)]
     pixels: Vec<RawPixel>,
     click: Option<RawClick>,
+    drag: Option<Vec<Vec<i64>>>,
     #[serde(default)]
     keys: Vec<String>,
     #[serde(default)]
@@ -266,6 +267,7 @@ fn convert_screen(s: &RawScreen) -> Result<Step, String> {
         screen: Some(s.name.clone()),
         pixels,
         click: None,
+        drag: Vec::new(),
         keys: s.keys.clone(),
         expect: Vec::new(),
         forbid: Vec::new(),
@@ -293,6 +295,7 @@ fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
     }
     let pixels = convert_pixels(&s.pixels)?;
     let click = s.click.as_ref().map(convert_click).transpose()?;
+    let drag = s.drag.as_deref().map(convert_drag).transpose()?;
     check_keys(&s.keys)?;
     for p in &s.expect {
         check_regex("expect", p)?;
@@ -303,13 +306,14 @@ fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
     let idle = s.after.is_none()
         && s.screen.is_none()
         && click.is_none()
+        && drag.is_none()
         && s.keys.is_empty()
         && s.expect.is_empty()
         && s.forbid.is_empty();
     if idle {
         return Err(
-            "the step does nothing: give it `after`, `screen`, `click`, `keys`, `expect` or \
-             `forbid`"
+            "the step does nothing: give it `after`, `screen`, `click`, `drag`, `keys`, \
+             `expect` or `forbid`"
                 .into(),
         );
     }
@@ -323,6 +327,7 @@ fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
         screen: s.screen.clone(),
         pixels,
         click,
+        drag: drag.unwrap_or_default(),
         keys: s.keys.clone(),
         expect: s.expect.clone(),
         forbid: s.forbid.clone(),
@@ -348,6 +353,43 @@ fn convert_click(c: &RawClick) -> Result<Click, String> {
         y: coordinate("y", c.y)?,
         button,
     })
+}
+
+/// Most points of one drag: enough to draw any path, few enough to stay
+/// well inside the guest's input queues (each point is one report, sent
+/// [`DRAG_PACE`](crate::qmp::DRAG_PACE) apart).
+pub const MAX_DRAG_POINTS: usize = 32;
+
+fn convert_drag(points: &[Vec<i64>]) -> Result<Vec<(u32, u32)>, String> {
+    if !(2..=MAX_DRAG_POINTS).contains(&points.len()) {
+        return Err(format!(
+            "drag has {} point(s); it needs 2 to {MAX_DRAG_POINTS} (where the button goes \
+             down, then each point it moves to)",
+            points.len()
+        ));
+    }
+    let mut path = Vec::new();
+    for (i, point) in points.iter().enumerate() {
+        let &[x, y] = point.as_slice() else {
+            return Err(format!(
+                "drag point {} is {point:?}; a point is [x, y]",
+                i + 1
+            ));
+        };
+        let coordinate = |axis: &str, v: i64| {
+            u32::try_from(v)
+                .ok()
+                .filter(|&v| i64::from(v) <= MAX_CLICK)
+                .ok_or_else(|| {
+                    format!(
+                        "drag point {} [{x}, {y}]: {axis} = {v} is outside 0..={MAX_CLICK}",
+                        i + 1
+                    )
+                })
+        };
+        path.push((coordinate("x", x)?, coordinate("y", y)?));
+    }
+    Ok(path)
 }
 
 fn convert_run(r: &RawRun) -> Result<RunSpec, String> {

@@ -663,6 +663,9 @@ click = { x = 65535, y = 0, button = "right" }
 [[test.step]]
 after = 'later'
 expect = ['done']
+
+[[test.step]]
+drag = [[100, 120], [150, 140], [0, 65535]]
 "##;
 
 #[test]
@@ -670,7 +673,7 @@ fn step_entries() {
     let f = parse(STEPS).unwrap();
     assert!(!f.solution.exit_when_done);
     let steps = f.test.unwrap().steps;
-    assert_eq!(steps.len(), 3);
+    assert_eq!(steps.len(), 4);
     let first = &steps[0];
     assert_eq!(first.label, "step 1 (screen `start`)");
     assert_eq!(first.after.as_deref(), Some(r"window \d+ presented"));
@@ -709,8 +712,45 @@ fn step_entries() {
         })
     );
     assert!(second.keys.is_empty() && second.expect.is_empty() && second.forbid.is_empty());
+    assert!(first.drag.is_empty() && second.drag.is_empty());
     assert_eq!(steps[2].after.as_deref(), Some("later"));
     assert_eq!(steps[2].expect, ["done"]);
+    // A drag alone is a step.
+    assert_eq!(steps[3].drag, [(100, 120), (150, 140), (0, 65535)]);
+    assert!(steps[3].click.is_none() && steps[3].after.is_none());
+}
+
+#[test]
+fn bad_drags() {
+    let step = |drag: &str| {
+        format!("[solution]\nname = \"s\"\n[test]\n[[test.step]]\nafter = 'x'\ndrag = {drag}\n")
+    };
+    let e = err(&step("[[1, 2]]"));
+    assert!(
+        e.contains("[[test.step]] number 1: drag has 1 point(s); it needs 2 to 32"),
+        "{e}"
+    );
+    assert!(err(&step("[]")).contains("drag has 0 point(s)"));
+    let many = format!("[{}]", vec!["[1, 2]"; 33].join(", "));
+    assert!(err(&step(&many)).contains("drag has 33 point(s)"));
+    assert!(parse(&step(&format!("[{}]", vec!["[1, 2]"; 32].join(", ")))).is_ok());
+    let e = err(&step("[[1, 2], [3, 4, 5]]"));
+    assert!(
+        e.contains("drag point 2 is [3, 4, 5]; a point is [x, y]"),
+        "{e}"
+    );
+    assert!(err(&step("[[1, 2], [3]]")).contains("drag point 2 is [3]"));
+    let e = err(&step("[[1, 2], [-1, 4]]"));
+    assert!(
+        e.contains("drag point 2 [-1, 4]: x = -1 is outside 0..=65535"),
+        "{e}"
+    );
+    let e = err(&step("[[1, 65536], [3, 4]]"));
+    assert!(e.contains("drag point 1 [1, 65536]: y = 65536"), "{e}");
+    // Not numbers, or not a list of points: the TOML reader says so.
+    assert!(err(&step("[[1.5, 2], [3, 4]]")).contains("drag"));
+    assert!(err(&step("[1, 2]")).contains("drag"));
+    assert!(err(&step("{ x = 1, y = 2 }")).contains("drag"));
 }
 
 #[test]

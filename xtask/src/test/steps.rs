@@ -142,7 +142,7 @@ impl StepRun<'_> {
     }
 
     /// Takes the actions of one step: screenshot and pixel checks, click,
-    /// keys. Returns the failed pixel checks, or, if an action failed,
+    /// drag, keys. Returns the failed pixel checks, or, if an action failed,
     /// those and why it failed.
     fn act(
         &self,
@@ -180,11 +180,20 @@ impl StepRun<'_> {
                     Some(size) => size,
                     None => self.screen_size(qmp)?,
                 };
+                size = Some((width, height));
                 qmp.pointer_abs(click.x, click.y, width, height)
                     .and_then(|()| qmp.click(&click.button))
                     .with_context(|| {
                         format!("click at ({}, {}) on {width}x{height}", click.x, click.y)
                     })?;
+            }
+            if !step.drag.is_empty() {
+                let (width, height) = match size {
+                    Some(size) => size,
+                    None => self.screen_size(qmp)?,
+                };
+                qmp.drag(&step.drag, width, height)
+                    .with_context(|| format!("drag through {:?} on {width}x{height}", step.drag))?;
             }
             for key in &step.keys {
                 qmp.send_key(key).with_context(|| format!("key {key:?}"))?;
@@ -222,7 +231,7 @@ impl StepRun<'_> {
         qmp.screendump(&png)?;
         let size = Screenshot::dimensions(&png);
         let _ = std::fs::remove_file(&png);
-        size.context("the screen's size, for the click")
+        size.context("the screen's size, for the pointer")
     }
 
     /// Stops QEMU through QMP `quit` (killing it if that fails) and returns
