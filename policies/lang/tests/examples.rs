@@ -30,14 +30,20 @@ fn solution_policy() {
         "input-service",
         "alpha",
         "beta",
-        "gamma",
+        "launcher",
+        "hello",
+        "paint",
+        "scribble",
         "monitor",
         "clock",
     ];
     let channels = [
         ("alpha", "display-server"),
         ("beta", "display-server"),
-        ("gamma", "display-server"),
+        ("launcher", "display-server"),
+        ("hello", "display-server"),
+        ("paint", "display-server"),
+        ("scribble", "display-server"),
         ("monitor", "display-server"),
         ("clock", "display-server"),
         ("input-service", "display-server"),
@@ -64,25 +70,51 @@ fn solution_policy() {
             .map(|d| d.verdict)
     };
     let (allow, deny) = (Some(engine::Verdict::Allow), Some(engine::Verdict::Deny));
+    let ctx = |name: &str| contexts.iter().position(|c| *c == name).unwrap() as u16;
+    let (display, input, monitor, clock) = (
+        ctx("display-server"),
+        ctx("input-service"),
+        ctx("monitor"),
+        ctx("clock"),
+    );
     // The common kernel calls are static, so the verdict cache can hold them.
-    assert_eq!(sv(3, 0, abi::iface::TIME, abi::time::NOW), allow);
-    assert_eq!(sv(1, 0, abi::iface::MEMORY, abi::mem::MAP), None);
+    assert_eq!(sv(ctx("alpha"), 0, abi::iface::TIME, abi::time::NOW), allow);
+    assert_eq!(sv(display, 0, abi::iface::MEMORY, abi::mem::MAP), None);
     // Devices: each driver its own endpoints, no client any.
-    assert_eq!(sv(1, 0, abi::iface::PCI, abi::pci::INFO), allow);
-    assert_eq!(sv(2, 0, abi::iface::IRQ, abi::irq::WAIT), allow);
-    assert_eq!(sv(1, 0, abi::iface::IRQ, abi::irq::WAIT), deny);
-    for client in 3..=5 {
+    assert_eq!(sv(display, 0, abi::iface::PCI, abi::pci::INFO), allow);
+    assert_eq!(sv(input, 0, abi::iface::IRQ, abi::irq::WAIT), allow);
+    assert_eq!(sv(display, 0, abi::iface::IRQ, abi::irq::WAIT), deny);
+    for client in ["alpha", "beta", "launcher", "hello", "paint", "scribble"].map(ctx) {
         assert_eq!(sv(client, 0, abi::iface::PCI, abi::pci::INFO), deny);
         assert_eq!(sv(client, 0, abi::iface::DMA, abi::dma::ALLOC), deny);
-        assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::LABEL), deny);
         // Only the monitor reads the kernel's statistics.
         assert_eq!(sv(client, 0, abi::iface::STATS, abi::stats::IPC), deny);
     }
-    assert_eq!(sv(6, 0, abi::iface::STATS, abi::stats::IPC), allow);
-    assert_eq!(sv(6, 0, abi::iface::STATS, abi::stats::CPU), allow);
-    assert_eq!(sv(1, 0, abi::iface::STATS, abi::stats::CPU), deny);
-    assert_eq!(sv(7, 0, abi::iface::STATS, abi::stats::CPU), deny);
-    assert_eq!(sv(7, 0, abi::iface::TIME, abi::time::WALL), allow);
+    for client in ["alpha", "beta", "hello", "paint", "scribble"].map(ctx) {
+        assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::LABEL), deny);
+        assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::START), deny);
+        assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::STOP), deny);
+    }
+    assert_eq!(sv(monitor, 0, abi::iface::STATS, abi::stats::IPC), allow);
+    assert_eq!(sv(monitor, 0, abi::iface::STATS, abi::stats::CPU), allow);
+    assert_eq!(sv(display, 0, abi::iface::STATS, abi::stats::CPU), deny);
+    assert_eq!(sv(clock, 0, abi::iface::STATS, abi::stats::CPU), deny);
+    assert_eq!(sv(clock, 0, abi::iface::TIME, abi::time::WALL), allow);
+    // Starting programs: the kernel starts the boot programs; the launcher
+    // may start `hello` and `paint`, not `scribble`; nobody else anything.
+    let ex = |src, dst| {
+        p.static_verdict(engine::EventKind::Execute, src, dst, 0, 0)
+            .map(|d| d.verdict)
+    };
+    let launcher = ctx("launcher");
+    assert_eq!(sv(launcher, 0, abi::iface::TASK, abi::task::START), allow);
+    assert_eq!(ex(0, display), allow);
+    assert_eq!(ex(launcher, ctx("hello")), allow);
+    assert_eq!(ex(launcher, ctx("paint")), allow);
+    assert_eq!(ex(launcher, ctx("scribble")), deny);
+    assert_eq!(ex(launcher, display), deny);
+    assert_eq!(ex(ctx("hello"), ctx("paint")), deny);
+    assert_eq!(ex(monitor, ctx("hello")), deny);
 }
 
 #[test]
