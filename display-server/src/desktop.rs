@@ -119,6 +119,19 @@ pub struct Desktop {
     domains: Vec<String>,
 }
 
+/// Text colour readable on `background`: black on light label colours,
+/// white on the others.
+pub fn text_on(background: Rgb888) -> Rgb888 {
+    let luma = 299 * u32::from(background.r())
+        + 587 * u32::from(background.g())
+        + 114 * u32::from(background.b());
+    if luma > 140_000 {
+        Rgb888::BLACK
+    } else {
+        Rgb888::WHITE
+    }
+}
+
 /// The smallest rectangle holding both.
 fn union(a: Rectangle, b: Rectangle) -> Rectangle {
     let (Some(ab), Some(bb)) = (a.bottom_right(), b.bottom_right()) else {
@@ -519,9 +532,10 @@ impl Desktop {
             let text = MonoTextStyle::new(&FONT_9X15_BOLD, Rgb888::WHITE);
             let _ = Text::with_baseline("Tessera", Point::new(8, 4), text, Baseline::Top)
                 .draw(&mut clipped);
-            let small = MonoTextStyle::new(&FONT_6X10, Rgb888::WHITE);
             for ((chip, at), label) in self.panel_chips().into_iter().zip(&self.domains) {
-                let _ = clipped.fill_solid(&chip, label_color(label));
+                let color = label_color(label);
+                let _ = clipped.fill_solid(&chip, color);
+                let small = MonoTextStyle::new(&FONT_6X10, text_on(color));
                 let _ = Text::with_baseline(label, at, small, Baseline::Top).draw(&mut clipped);
             }
         }
@@ -544,7 +558,7 @@ impl Desktop {
             let _ = f.fill_solid(&title, w.color);
             if !title.is_zero_sized() {
                 let mut clipped = f.clipped(&title);
-                let style = MonoTextStyle::new(&FONT_6X10, Rgb888::WHITE);
+                let style = MonoTextStyle::new(&FONT_6X10, text_on(w.color));
                 let at = w.title().top_left + Point::new(6, 5);
                 let _ = Text::with_baseline(&w.label, at, style, Baseline::Top).draw(&mut clipped);
             }

@@ -501,9 +501,10 @@ fn the_title_bar_shows_the_label_colour_whatever_the_client_draws() {
     }
     assert_eq!(s.px(border.x, border.y), Rgb888::WHITE);
     assert_eq!(s.px(bar.x, bar.y), label_color("alice"));
-    // Some label text is drawn, in white.
+    // Some label text is drawn, in the colour readable on the bar.
+    let ink = desktop::text_on(label_color("alice"));
     let text = (title.top_left.x..title.top_left.x + 30)
-        .any(|x| (title.top_left.y..title.top_left.y + 20).any(|y| s.px(x, y) == Rgb888::WHITE));
+        .any(|x| (title.top_left.y..title.top_left.y + 20).any(|y| s.px(x, y) == ink));
     assert!(text, "the label is drawn");
 }
 
@@ -810,4 +811,12 @@ fn the_panel_shows_what_fits() {
     let chips = s.desktop.panel_chips();
     assert!(!chips.is_empty() && chips.len() < 40);
     assert!(chips.iter().all(|(c, _)| c.bottom_right().unwrap().x < 320));
+}
+
+#[test]
+fn label_text_is_readable_on_its_colour() {
+    use desktop::text_on;
+    assert_eq!(text_on(Rgb888::new(0xaf, 0xaf, 0xaf)), Rgb888::BLACK);
+    assert_eq!(text_on(Rgb888::new(0x30, 0x30, 0x30)), Rgb888::WHITE);
+    assert_eq!(text_on(label_color("alpha")), Rgb888::WHITE);
 }
