@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: boots the in-OS benchmark solutions in
 //! `bench/solutions/`, collects the `BENCH` lines the programs print, and
-//! writes `target/bench/ipc.json`.
+//! writes `target/bench/ipc.json`; then the GUI benchmarks
+//! (`crate::guibench`), written to `target/bench/gui.json`.
 //!
 //! Every solution runs twice: under `-icount shift=0,align=off,sleep=off`,
 //! where the guest TSC counts instructions (reported as `instructions`), and
@@ -183,7 +184,7 @@ fn check_paths(stem: &str, append: &str, log: &str, results: &[BenchResult]) -> 
 
 /// Builds (release), boots every benchmark solution with and without
 /// icount, prints a table and writes `target/bench/ipc.json`.
-pub fn bench(ws: &Workspace, criterion: bool) -> Result<()> {
+pub fn bench(ws: &Workspace, criterion: bool, gui_only: bool) -> Result<()> {
     setup::ensure_target(ws)?;
     setup::ensure_qemu()?;
     let artifacts = build::build(ws, Profile::Release)?;
@@ -191,7 +192,8 @@ pub fn bench(ws: &Workspace, criterion: bool) -> Result<()> {
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("could not create {}", out_dir.display()))?;
     let mut results = Vec::new();
-    for icount in [true, false] {
+    let modes: &[bool] = if gui_only { &[] } else { &[true, false] };
+    for &icount in modes {
         for (file, smp, append) in SOLUTIONS {
             let file = SolutionFile::load(&ws.root.join(file))?;
             let stem = format!(
@@ -235,11 +237,23 @@ pub fn bench(ws: &Workspace, criterion: bool) -> Result<()> {
             results.extend(found);
         }
     }
-    let json = out_dir.join("ipc.json");
-    std::fs::write(&json, serde_json::to_string_pretty(&results)? + "\n")
-        .with_context(|| format!("could not write {}", json.display()))?;
-    println!("{}", table(&results));
-    println!("results: {}", ws.show(&json));
+    if !gui_only {
+        let json = out_dir.join("ipc.json");
+        std::fs::write(&json, serde_json::to_string_pretty(&results)? + "\n")
+            .with_context(|| format!("could not write {}", json.display()))?;
+        println!("{}", table(&results));
+        println!("results: {}", ws.show(&json));
+    }
+    let gui = crate::guibench::run(ws, &artifacts, &out_dir)?;
+    let gui_json = out_dir.join("gui.json");
+    std::fs::write(&gui_json, serde_json::to_string_pretty(&gui)? + "\n")
+        .with_context(|| format!("could not write {}", gui_json.display()))?;
+    println!("{:<26} {:>20}", "benchmark", "ms (med/p99, n)");
+    for r in &gui {
+        let figure = format!("{} / {} ({})", r.median, r.p99, r.iterations);
+        println!("{:<26} {:>20}", r.name, figure);
+    }
+    println!("results: {}", ws.show(&gui_json));
     if criterion {
         println!("== criterion: verdict cache against policy evaluation (host)");
         let mut cmd = ws.cargo();

@@ -22,6 +22,7 @@
 
 mod bench;
 mod build;
+mod guibench;
 mod image;
 mod judge;
 mod lint;
@@ -55,6 +56,9 @@ struct BenchArgs {
     /// Skip the host-side criterion benches (verdict cache, composition).
     #[arg(long)]
     no_criterion: bool,
+    /// Run only the GUI benchmarks (boot to desktop, input to screen).
+    #[arg(long)]
+    gui_only: bool,
 }
 
 #[derive(Parser)]
@@ -238,7 +242,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => {
-            bench::bench(&ws, !args.no_criterion)?;
+            bench::bench(&ws, !args.no_criterion, args.gui_only)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Check { file, solution }) => {
