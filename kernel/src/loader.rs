@@ -410,20 +410,32 @@ fn prepare(
         context,
     )
     .ok_or_else(no_memory)?;
+    // A domain that cannot start gives its memory and address-space id
+    // back now: nothing else would (it has no thread to end).
+    let fail = |e: (Error, String)| {
+        d.teardown();
+        e
+    };
     let (entry, stack) = {
         let mut space = d.space.lock();
-        let entry = space
+        let loaded = space
             .load_image(elf)
-            .map_err(|e| (Error::NoMemory, format!("{e}")))?;
-        let stack = space
-            .map_main_stack()
-            .map_err(|e| (Error::NoMemory, format!("stack: {e}")))?;
-        (entry, stack)
+            .map_err(|e| (Error::NoMemory, format!("{e}")))
+            .and_then(|entry| {
+                space
+                    .map_main_stack()
+                    .map(|stack| (entry, stack))
+                    .map_err(|e| (Error::NoMemory, format!("stack: {e}")))
+            });
+        drop(space);
+        loaded.map_err(fail)?
     };
     let cpu = sched::place(d.affinity, planned);
     planned[cpu] += 1;
     let frame = TrapFrame::new_user(entry, stack, arg, d.id);
-    let t = Thread::new_user(d.clone(), priority, cpu, frame).ok_or_else(no_memory)?;
+    let t = Thread::new_user(d.clone(), priority, cpu, frame)
+        .ok_or_else(no_memory)
+        .map_err(fail)?;
     d.threads.lock().push(t.clone());
     Ok((d, t))
 }
