@@ -15,9 +15,10 @@
 //!   `Denied`, and `echo` keeps answering.
 //! - Stopping both workers ends them, and the kernel's memory figures
 //!   (`Stats.memory`: free memory plus the kernel-stack pool, and the
-//!   kernel heap in use) return to those from before they started (the
-//!   heap from the second start on: the kernel's lists of reusable stacks
-//!   and address-space ids grow once, the first time domains end). A worker started
+//!   kernel heap in use) come back: free memory exactly, the heap within
+//!   a sixteenth of what two workers take (the kernel's lists of reusable
+//!   stacks and address-space ids, and per-CPU lists, keep capacity they
+//!   grew to, and how much depends on which CPUs the workers ran on). A worker started
 //!   again gets instance 1 back and a new id, and is stopped too.
 //!
 //! It logs `launchprobe: <check>: ok` or `FAILED`, then `all checks
@@ -164,6 +165,14 @@ fn main() -> i32 {
             && start_raw(0xffff_8000_0000_0000, 6) == Err(Error::BadAddress),
     );
 
+    // What two running workers take of the kernel heap (domains, threads,
+    // handle tables, channels).
+    let running = figures();
+    let two_workers = running.heap_used.saturating_sub(free_before.heap_used);
+    rt::println!(
+        "launchprobe: two running workers take {} bytes of kernel heap",
+        two_workers
+    );
     ids.clear();
     let listed = kernel::for_each_domain(|d| ids.push(d.id));
     rt::println!("launchprobe: domains listed: {:?}", ids);
@@ -236,9 +245,14 @@ fn main() -> i32 {
         "launchprobe: kernel memory after the second stop {:?}",
         free_last
     );
+    // The heap is not compared byte for byte: per-CPU lists (run queue,
+    // sleepers) keep the capacity they grew to when a worker first ran on
+    // their CPU, and which CPU that is varies. A leaked worker would keep
+    // about half of `two_workers`; the check allows a sixteenth.
+    let heap_growth = free_last.heap_used.saturating_sub(free_after.heap_used);
     c.check(
-        "free memory is back to its first figure, the kernel heap to its figure before the restart",
-        free_last.free == free_before.free && free_last.heap_used == free_after.heap_used,
+        "free memory is back to its first figure, and a restart leaks no kernel heap",
+        free_last.free == free_before.free && two_workers > 0 && heap_growth < two_workers / 16,
     );
     let _ = echo.done();
     if c.ok {
