@@ -38,8 +38,6 @@ struct State {
     /// For each program, the instance numbers in use (bit `n - 1` for
     /// instance `n`); only on-demand programs use it.
     instances: Vec<u8>,
-    /// Whether each program is started on demand.
-    on_demand: Vec<bool>,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -94,7 +92,6 @@ pub fn start_solution(image: &'static [u8]) {
         starting: true,
         restarts_left: sol.programs.iter().map(|p| p.restarts).collect(),
         instances: alloc::vec![0; sol.programs.len()],
-        on_demand: sol.programs.iter().map(|p| p.on_demand).collect(),
     });
     let plan = PLAN.call_once(|| Plan {
         programs: sol.programs.clone(),
@@ -119,19 +116,27 @@ pub fn start_solution(image: &'static [u8]) {
             );
             continue;
         };
+        // Starting a program is an `execute` event for the security
+        // module: at boot, from the kernel's context.
+        if execute_allowed(kernel, crate::security::program_context(i)).is_err() {
+            log::error!(
+                "program {}: cannot start: the policy does not allow starting it",
+                p.name
+            );
+            continue;
+        }
         let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
         let how = Start {
             program: i,
             label: &p.name,
             instance: 0,
-            source: kernel,
         };
         match prepare(&how, elf, p.priority, affinity, p.arg, &mut planned) {
             Ok((d, t)) => {
                 assign_devices(&d, &sol.devices);
                 ready.push((i, d, t))
             }
-            Err((_, e)) => log::error!("program {}: cannot start: {e}", p.name),
+            Err(e) => log::error!("program {}: cannot start: {e}", p.name),
         }
     }
     for ch in &sol.channels {
@@ -212,16 +217,19 @@ fn restart(program: usize, old: &Domain, left: u8) -> Result<(), String> {
     let plan = PLAN.get().ok_or("no solution")?;
     let p = plan.programs.get(program).ok_or("no such program")?;
     let elf = plan.images[program].ok_or("its image is not in the boot image")?;
+    execute_allowed(
+        crate::security::kernel_context(),
+        crate::security::program_context(program),
+    )
+    .map_err(|_| "the policy does not allow starting it")?;
     let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
     let mut planned = [0u32; smp::cpuset::MAX_CPUS];
     let how = Start {
         program,
         label: &old.name,
         instance: old.instance,
-        source: crate::security::kernel_context(),
     };
-    let (d, t) =
-        prepare(&how, elf, p.priority, affinity, p.arg, &mut planned).map_err(|(_, e)| e)?;
+    let (d, t) = prepare(&how, elf, p.priority, affinity, p.arg, &mut planned)?;
     assign_devices(&d, &plan.devices);
     connect_clients(p, &d);
     DOMAINS.lock().push(d.clone());
@@ -267,10 +275,10 @@ pub fn start_on_demand(caller: &Domain, name: &[u8]) -> Result<(u64, u8), abi::E
         .find(|(_, p)| p.on_demand && p.name.as_bytes() == name)
         .ok_or(Error::NotFound)?;
     let elf = plan.images[program].ok_or(Error::NotFound)?;
-    // The policy first: a domain that may not start the program learns
-    // nothing about its instances.
-    let context = crate::security::program_context(program);
-    if let Err(e) = execute_allowed(caller.context, context) {
+    // The policy first (an `execute` event from the caller's context): a
+    // domain that may not start the program learns nothing about its
+    // instances.
+    if let Err(e) = execute_allowed(caller.context, crate::security::program_context(program)) {
         log::warn!(
             "domain {} may not start {}: the policy does not allow it",
             caller.name,
@@ -295,18 +303,17 @@ pub fn start_on_demand(caller: &Domain, name: &[u8]) -> Result<(u64, u8), abi::E
         program,
         label: &label,
         instance,
-        source: caller.context,
     };
     let affinity = smp::cpuset::resolve_affinity(p.affinity, percpu::online());
     let mut planned = [0u32; smp::cpuset::MAX_CPUS];
     let (d, t) = match prepare(&how, elf, p.priority, affinity, p.arg, &mut planned) {
         Ok(v) => v,
-        Err((e, why)) => {
+        Err(why) => {
             if let Some(s) = STATE.lock().as_mut() {
                 s.instances[program] &= !(1 << (instance - 1));
             }
-            log::warn!("domain {} may not start {label}: {why}", caller.name);
-            return Err(e);
+            log::warn!("domain {} cannot start {label}: {why}", caller.name);
+            return Err(Error::NoMemory);
         }
     };
     connect_clients(p, &d);
@@ -370,7 +377,7 @@ fn find_by_name(name: &str) -> Option<Arc<Domain>> {
     DOMAINS.lock().iter().find(|d| d.name == name).cloned()
 }
 
-/// Which domain [`prepare`] makes, and who asks.
+/// Which domain [`prepare`] makes.
 struct Start<'a> {
     /// The program's index in the solution.
     program: usize,
@@ -378,14 +385,12 @@ struct Start<'a> {
     label: &'a str,
     /// Instance number of an on-demand program, else 0.
     instance: u8,
-    /// The context that starts it: the kernel's at boot and for restarts,
-    /// the caller's for `task::START`.
-    source: u16,
 }
 
-/// Creates a domain with its image, stack and main thread, not yet started.
-/// `planned` counts threads placed on each CPU but not started, so that
-/// programs spread over CPUs before any of them runs.
+/// Creates a domain with its image, stack and main thread, not yet started;
+/// the caller has asked the policy (`execute_allowed`). `planned` counts
+/// threads placed on each CPU but not started, so that programs spread
+/// over CPUs before any of them runs. Every failure is a lack of memory.
 fn prepare(
     how: &Start,
     elf: &[u8],
@@ -393,14 +398,10 @@ fn prepare(
     affinity: smp::cpuset::CpuSet,
     arg: u64,
     planned: &mut [u32; smp::cpuset::MAX_CPUS],
-) -> Result<(Arc<Domain>, ThreadRef), (abi::Error, String)> {
-    use abi::Error;
+) -> Result<(Arc<Domain>, ThreadRef), String> {
     use alloc::format;
-    let no_memory = || (Error::NoMemory, String::from("out of memory"));
-    // Starting a program is an `execute` event for the security module.
+    let no_memory = || String::from("out of memory");
     let context = crate::security::program_context(how.program);
-    execute_allowed(how.source, context)
-        .map_err(|e| (e, String::from("the policy does not allow starting it")))?;
     let d = Domain::new(
         how.label,
         priority,
@@ -412,7 +413,7 @@ fn prepare(
     .ok_or_else(no_memory)?;
     // A domain that cannot start gives its memory and address-space id
     // back now: nothing else would (it has no thread to end).
-    let fail = |e: (Error, String)| {
+    let fail = |e: String| {
         d.teardown();
         e
     };
@@ -420,12 +421,12 @@ fn prepare(
         let mut space = d.space.lock();
         let loaded = space
             .load_image(elf)
-            .map_err(|e| (Error::NoMemory, format!("{e}")))
+            .map_err(|e| format!("{e}"))
             .and_then(|entry| {
                 space
                     .map_main_stack()
                     .map(|stack| (entry, stack))
-                    .map_err(|e| (Error::NoMemory, format!("stack: {e}")))
+                    .map_err(|e| format!("stack: {e}"))
             });
         drop(space);
         loaded.map_err(fail)?
@@ -512,9 +513,10 @@ fn check_done() {
         return;
     }
     let mut ok = true;
-    for (((name, expect), o), on_demand) in s.expect.iter().zip(&s.outcome).zip(&s.on_demand) {
+    let programs = PLAN.get().map_or(&[][..], |p| p.programs.as_slice());
+    for (((name, expect), o), p) in s.expect.iter().zip(&s.outcome).zip(programs) {
         // An on-demand program need not have run (its `expect` is "any").
-        if !(*on_demand || meets(*expect, *o)) {
+        if !(p.on_demand || meets(*expect, *o)) {
             ok = false;
             log::error!("solution failed: program {name} ended as {o:?}, expected {expect:?}");
         }

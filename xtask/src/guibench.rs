@@ -138,7 +138,7 @@ fn measure(
         std::thread::sleep(Duration::from_millis(2));
     }
     let boot = ms(running.elapsed());
-    let alive = || true;
+    let alive = || matches!(running.try_wait(), Ok(None));
     let mut q = Qmp::connect(socket, qmp::CONNECT_TIMEOUT, alive)?;
     // Focus the first window, and wait until it says so.
     let (x, y, w, h) = FIRST_CONTENT;

@@ -507,8 +507,29 @@ fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
             ));
         }
     };
+    let arg = match &p.arg {
+        None => 0,
+        Some(v) => parse_arg(v)?,
+    };
+    let restarts = p.restart.unwrap_or(0);
+    if !(0..=i64::from(MAX_RESTARTS)).contains(&restarts) {
+        return Err(format!(
+            "restart = {restarts} is outside 0..={MAX_RESTARTS}"
+        ));
+    }
+    let spec = ProgramSpec {
+        name: p.name.clone(),
+        image: p.image.clone(),
+        priority: priority as u8,
+        affinity: 0,
+        arg,
+        expect: Expect::Any,
+        restarts: restarts as u8,
+        on_demand,
+        instances: 1,
+    };
     if on_demand {
-        return expand_on_demand(p, priority as u8);
+        return expand_on_demand(p, spec);
     }
     let instances = p.instances.unwrap_or(1);
     if !(1..=MAX_INSTANCES as i64).contains(&instances) {
@@ -517,23 +538,7 @@ fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
         ));
     }
     let instances = instances as u64;
-    let arg = match &p.arg {
-        None => 0,
-        Some(v) => parse_arg(v)?,
-    };
     let expect = parse_expect(p.expect.as_deref().unwrap_or("exit 0"))?;
-    let restarts = p.restart.unwrap_or(0);
-    if !(0..=i64::from(MAX_RESTARTS)).contains(&restarts) {
-        return Err(format!(
-            "restart = {restarts} is outside 0..={MAX_RESTARTS}"
-        ));
-    }
-    let cpu_in_range = |c: i64| -> Result<u64, String> {
-        u64::try_from(c)
-            .ok()
-            .filter(|&c| c <= MAX_CPU)
-            .ok_or_else(|| format!("cpu {c} is outside 0..={MAX_CPU}"))
-    };
     let mut specs = Vec::new();
     for i in 0..instances {
         let affinity = match (p.cpu, &p.cpus) {
@@ -549,16 +554,7 @@ fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
                 }
                 1u64 << (cpu + i)
             }
-            (None, Some(cpus)) => {
-                if cpus.is_empty() {
-                    return Err("`cpus` is empty (leave it out to allow any CPU)".into());
-                }
-                let mut mask = 0u64;
-                for &c in cpus {
-                    mask |= 1 << cpu_in_range(c)?;
-                }
-                mask
-            }
+            (None, Some(cpus)) => cpus_mask(cpus)?,
             (None, None) => 0,
         };
         let name = if instances == 1 {
@@ -568,23 +564,39 @@ fn expand_program(p: &RawProgram) -> Result<Vec<ProgramSpec>, String> {
         };
         specs.push(ProgramSpec {
             name,
-            image: p.image.clone(),
-            priority: priority as u8,
             affinity,
-            arg,
             expect,
-            restarts: restarts as u8,
-            on_demand: false,
-            instances: 1,
+            ..spec.clone()
         });
     }
     Ok(specs)
 }
 
-/// A `start = "on-demand"` program: one spec, whose `instances` bounds how
-/// many domains may run it at once (labelled `name-1`, `name-2`, ... when
-/// more than one may).
-fn expand_on_demand(p: &RawProgram, priority: u8) -> Result<Vec<ProgramSpec>, String> {
+/// A CPU number of a `cpu` or `cpus` key.
+fn cpu_in_range(c: i64) -> Result<u64, String> {
+    u64::try_from(c)
+        .ok()
+        .filter(|&c| c <= MAX_CPU)
+        .ok_or_else(|| format!("cpu {c} is outside 0..={MAX_CPU}"))
+}
+
+/// The affinity mask of a `cpus` list.
+fn cpus_mask(cpus: &[i64]) -> Result<u64, String> {
+    if cpus.is_empty() {
+        return Err("`cpus` is empty (leave it out to allow any CPU)".into());
+    }
+    let mut mask = 0u64;
+    for &c in cpus {
+        mask |= 1 << cpu_in_range(c)?;
+    }
+    Ok(mask)
+}
+
+/// A `start = "on-demand"` program: `spec` (name, image, priority, arg
+/// and restarts already checked) completed, one spec whose `instances`
+/// bounds how many domains may run it at once (labelled `name-1`,
+/// `name-2`, ... when more than one may).
+fn expand_on_demand(p: &RawProgram, spec: ProgramSpec) -> Result<Vec<ProgramSpec>, String> {
     let instances = p.instances.unwrap_or(1);
     if !(1..=i64::from(MAX_ON_DEMAND_INSTANCES)).contains(&instances) {
         return Err(format!(
@@ -612,36 +624,15 @@ fn expand_on_demand(p: &RawProgram, priority: u8) -> Result<Vec<ProgramSpec>, St
                 .into(),
         );
     }
-    let restarts = p.restart.unwrap_or(0);
-    if !(0..=i64::from(MAX_RESTARTS)).contains(&restarts) {
-        return Err(format!(
-            "restart = {restarts} is outside 0..={MAX_RESTARTS}"
-        ));
-    }
-    let mut affinity = 0u64;
-    for &c in p.cpus.iter().flatten() {
-        let c = u64::try_from(c)
-            .ok()
-            .filter(|&c| c <= MAX_CPU)
-            .ok_or_else(|| format!("cpu {c} is outside 0..={MAX_CPU}"))?;
-        affinity |= 1 << c;
-    }
-    if p.cpus.as_ref().is_some_and(|c| c.is_empty()) {
-        return Err("`cpus` is empty (leave it out to allow any CPU)".into());
-    }
+    let affinity = match &p.cpus {
+        Some(cpus) => cpus_mask(cpus)?,
+        None => 0,
+    };
     Ok(vec![ProgramSpec {
-        name: p.name.clone(),
-        image: p.image.clone(),
-        priority,
         affinity,
-        arg: match &p.arg {
-            None => 0,
-            Some(v) => parse_arg(v)?,
-        },
         expect,
-        restarts: restarts as u8,
-        on_demand: true,
         instances: instances as u8,
+        ..spec
     }])
 }
 
