@@ -106,6 +106,7 @@ pub struct Desktop {
     /// Windows, bottom first.
     pub windows: Vec<Window>,
     next_id: u32,
+    /// Windows placed once every tile was taken (see `place`).
     placed: u32,
     damage: Option<Rectangle>,
     /// The window with the keyboard focus.
@@ -217,6 +218,30 @@ impl Desktop {
         });
     }
 
+    /// Where the content of a new window goes. The screen is a grid of
+    /// 400x300 tiles below the panel, filled left to right, then top to
+    /// bottom; a new window takes the first tile no open window starts in,
+    /// so the tile of a closed window is used again. When every tile is
+    /// taken, windows go round the grid once more, over the others.
+    fn place(&mut self) -> Point {
+        let columns = (self.size.width / 400).max(1);
+        let rows = ((self.size.height.saturating_sub(60)) / 300).max(1);
+        let tile = |n: u32| {
+            Point::new(
+                40 + (n % columns) as i32 * 400,
+                PANEL_HEIGHT + 36 + ((n / columns) % rows) as i32 * 300,
+            )
+        };
+        let free = (0..columns * rows)
+            .map(tile)
+            .find(|p| self.windows.iter().all(|w| w.content.top_left != *p));
+        free.unwrap_or_else(|| {
+            let n = self.placed;
+            self.placed = self.placed.wrapping_add(1);
+            tile(n)
+        })
+    }
+
     /// Opens a window of `width x height` for `owner` with the client's
     /// pixels, unless the size is not allowed ([`size_allowed`]), `pixels`
     /// does not hold `width * height` pixels, or `owner` has
@@ -236,13 +261,7 @@ impl Desktop {
         if self.count(owner) >= MAX_WINDOWS_PER_CLIENT {
             return Err((Refusal::Quota, pixels));
         }
-        // Tiles left to right, then the next row; wraps to the top.
-        let columns = (self.size.width / 400).max(1);
-        let n = self.placed;
-        self.placed = self.placed.wrapping_add(1);
-        let x = 40 + (n % columns) as i32 * 400;
-        let rows = ((self.size.height.saturating_sub(60)) / 300).max(1);
-        let y = PANEL_HEIGHT + 36 + ((n / columns) % rows) as i32 * 300;
+        let origin = self.place();
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let w = Window {
@@ -250,7 +269,7 @@ impl Desktop {
             owner,
             color: label_color(&label),
             label,
-            content: Rectangle::new(Point::new(x, y), Size::new(width, height)),
+            content: Rectangle::new(origin, Size::new(width, height)),
             pixels,
             events: VecDeque::new(),
             shown: false,

@@ -718,6 +718,42 @@ fn closing_a_window_redraws_what_was_under_it() {
     assert!(s.desktop.next_event(ALICE, a).is_none());
 }
 
+/// The content origin of window `id`.
+fn origin(s: &Screen, id: u32) -> Point {
+    s.rects(id).0.top_left
+}
+
+#[test]
+fn windows_fill_the_tiles_and_a_closed_windows_tile_is_used_again() {
+    // 1280x800: three columns of 400 and two rows of 300 below the panel.
+    let mut s = Screen::new(W, H);
+    let ids: Vec<u32> = (0..6)
+        .map(|i| s.open(10 + i, "app", 200, 150).unwrap())
+        .collect();
+    let tiles: Vec<Point> = ids.iter().map(|&id| origin(&s, id)).collect();
+    assert_eq!(
+        tiles,
+        [(40, 60), (440, 60), (840, 60), (40, 360), (440, 360), (840, 360)]
+            .map(|(x, y)| Point::new(x, y))
+    );
+    // The second window closes: the next one takes its tile, not a new one.
+    s.desktop.close(11, ids[1]).unwrap();
+    let again = s.open(30, "again", 200, 150).unwrap();
+    assert_eq!(origin(&s, again), tiles[1]);
+    // Every tile taken: the next windows go round the grid again, over
+    // the others, rather than off the screen.
+    let over = s.open(31, "over", 200, 150).unwrap();
+    let over2 = s.open(32, "over", 200, 150).unwrap();
+    assert_eq!(origin(&s, over), tiles[0]);
+    assert_eq!(origin(&s, over2), tiles[1]);
+    // A client's windows ending frees their tiles for others.
+    for w in s.desktop.close_owner(12) {
+        drop(w);
+    }
+    let later = s.open(33, "later", 200, 150).unwrap();
+    assert_eq!(origin(&s, later), tiles[2]);
+}
+
 #[test]
 fn a_window_past_the_screen_edge_is_clipped() {
     let mut s = Screen::new(640, 480);
