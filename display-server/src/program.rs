@@ -245,12 +245,21 @@ impl WindowServer for Server<'_> {
             .desktop
             .open(caller.badge, label.clone(), width, height, pixels(&shared))
             .map_err(|(r, _)| refused(r))?;
+        // Where it went, so a test can find the window on the screen.
+        let at = self
+            .desktop
+            .windows
+            .iter()
+            .find(|w| w.id == id)
+            .map_or(Point::zero(), |w| w.content.top_left);
         rt::println!(
-            "display-server: window {} ({}x{}) for {}",
+            "display-server: window {} ({}x{}) for {} at {},{}",
             id,
             width,
             height,
-            label
+            label,
+            at.x,
+            at.y
         );
         self.update();
         Ok(id)

@@ -6,8 +6,10 @@
 //! pixel with an expected colour, each channel within a tolerance.
 //!
 //! The steps of a scenario (see `step.rs`) take screenshots and check
-//! their pixels with [`check_pixels`]; a click needs only the screen's size,
-//! which [`Screenshot::dimensions`] reads from the PNG header.
+//! their pixels with [`check_pixels`], and the windows the display server
+//! says it placed ([`Placed`]) with [`check_windows`]; a click needs only
+//! the screen's size, which [`Screenshot::dimensions`] reads from the PNG
+//! header.
 
 use std::fmt;
 use std::fs::File;
@@ -173,6 +175,137 @@ pub fn check_pixels(
         .collect()
 }
 
+/// Where the display server put a window, as its log line says:
+/// `display-server: window <id> (<w>x<h>) for <label> at <x>,<y>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placed {
+    /// The label of the domain that owns it.
+    pub label: String,
+    /// The content area's top-left corner on the screen.
+    pub x: u32,
+    /// The content area's top-left corner on the screen.
+    pub y: u32,
+    /// The content area's size.
+    pub width: u32,
+    /// The content area's size.
+    pub height: u32,
+}
+
+impl Placed {
+    /// The window a serial line announces, if it is such a line.
+    pub fn from_line(line: &str) -> Option<Placed> {
+        static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(
+                r"display-server: window \d+ \((\d+)x(\d+)\) for ([a-z0-9_-]+) at (\d+),(\d+)$",
+            )
+            .expect("a valid regex")
+        });
+        let c = RE.captures(line.trim_end())?;
+        let n = |i: usize| c[i].parse::<u32>().ok();
+        Some(Placed {
+            label: c[3].to_string(),
+            width: n(1)?,
+            height: n(2)?,
+            x: n(4)?,
+            y: n(5)?,
+        })
+    }
+}
+
+/// Checks that `shot` shows the window of each of `labels` where the
+/// display server said it put it (the last of `placed` for that label),
+/// as the display server draws a window: its title bar in the label's
+/// colour at both ends, the label written in it, and client pixels of
+/// more than one colour in its content area (a window never presented,
+/// or covered by another, fails). Frames are not checked, since the
+/// focused window's frame is white. Returns one line per failure, naming
+/// the step (`step`) and the PNG.
+pub fn check_windows(
+    step: &str,
+    labels: &[String],
+    placed: &[Placed],
+    shot: &Screenshot,
+    png: &Path,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for label in labels {
+        let mut fail = |m: String| {
+            failures.push(format!(
+                "{step}: window of {label}: {m} (in {})",
+                png.display()
+            ));
+        };
+        let Some(w) = placed.iter().rev().find(|p| &p.label == label) else {
+            fail("the display server opened none (no `display-server: window ... for LABEL at X,Y` line)".into());
+            continue;
+        };
+        if w.y < TITLE_HEIGHT || w.width < 16 {
+            fail(format!(
+                "placed at {},{} ({}x{}), where no title bar fits",
+                w.x, w.y, w.width, w.height
+            ));
+            continue;
+        }
+        use embedded_graphics::pixelcolor::RgbColor;
+        let color = display::window::label_color(label);
+        let text = display::desktop::text_on(color);
+        let (color, text) = (
+            [color.r(), color.g(), color.b()],
+            [text.r(), text.g(), text.b()],
+        );
+        // The title bar's middle row, at its left and right ends.
+        let row = w.y - TITLE_HEIGHT / 2;
+        for x in [w.x + 1, w.x + w.width - 2] {
+            match shot.pixel(x, row) {
+                Some(found) if found == color => {}
+                found => fail(format!(
+                    "title bar pixel ({x}, {row}): expected the label colour {}, found {}",
+                    Rgb(color),
+                    found.map_or("nothing (off the screen)".into(), |f| Rgb(f).to_string())
+                )),
+            }
+        }
+        // The label, in 6x10 glyphs from 6 pixels in: every glyph of a
+        // label character has at least 4 pixels of the text colour.
+        let chars = label.len() as u32;
+        let strip = (w.x + 6..(w.x + 6 + 6 * chars).min(w.x + w.width))
+            .flat_map(|x| (w.y - TITLE_HEIGHT..w.y).map(move |y| (x, y)));
+        let written = strip
+            .filter(|&(x, y)| shot.pixel(x, y) == Some(text))
+            .count();
+        if written < 4 * chars as usize {
+            fail(format!(
+                "the title bar shows {written} pixel(s) of label text ({}), fewer than {} for {chars} character(s)",
+                Rgb(text),
+                4 * chars
+            ));
+        }
+        // The content: the client's pixels, one sample every 4 pixels.
+        let mut seen = std::collections::BTreeSet::new();
+        for y in (w.y..w.y + w.height).step_by(4) {
+            for x in (w.x..w.x + w.width).step_by(4) {
+                if let Some(p) = shot.pixel(x, y) {
+                    seen.insert(p);
+                }
+            }
+        }
+        if seen.len() < 2 {
+            fail(format!(
+                "its content ({}x{} at {},{}) shows {} colour(s), not what a client drew",
+                w.width,
+                w.height,
+                w.x,
+                w.y,
+                seen.len()
+            ));
+        }
+    }
+    failures
+}
+
+/// The display server's title bar height, in pixels.
+const TITLE_HEIGHT: u32 = display::desktop::TITLE_HEIGHT as u32;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +436,103 @@ mod tests {
             check_pixels("screen `desk`", &pixels, &shot, Path::new("t/a.png")),
             ["screen `desk`: pixel (1, 0): expected #000000, found #0a0007 (in t/a.png)"]
         );
+    }
+
+    /// What the display server itself composes: a desktop with `alpha`'s
+    /// window (two colours of content, presented) and `beta`'s (never
+    /// presented: its content is all zero), as a screenshot.
+    fn composed() -> (Screenshot, Vec<Placed>) {
+        use display::desktop::{Desktop, Pixels};
+        use display::frame::Frame;
+        let (width, height) = (1280, 800);
+        let alpha: Vec<u32> = (0..100 * 60)
+            .map(|i| {
+                if i % 100 < 50 {
+                    0xff00_00ff
+                } else {
+                    0xff00_ff00
+                }
+            })
+            .collect();
+        let beta = vec![0u32; 80 * 40];
+        let mut desk = Desktop::new(width, height);
+        let mut placed = Vec::new();
+        for (owner, label, mem, w, h) in [(1, "alpha", &alpha, 100, 60), (2, "beta", &beta, 80, 40)]
+        {
+            // SAFETY: both vectors outlive `desk` (declared before it) and
+            // nothing writes them while it reads.
+            let pixels = unsafe { Pixels::new(mem.as_ptr(), mem.len() * 4) };
+            let id = desk.open(owner, label.into(), w, h, pixels).ok().unwrap();
+            let at = desk.windows.last().unwrap().content.top_left;
+            let line = format!(
+                "display-server: display-server: window {id} ({w}x{h}) for {label} at {},{}",
+                at.x, at.y
+            );
+            placed.push(Placed::from_line(&line).expect("a window line"));
+        }
+        desk.present(1, 1, 0, 0, 100, 60).unwrap();
+        let mut fb = vec![0u8; width as usize * height as usize * 4];
+        desk.compose(&mut Frame::new(&mut fb, width, height).unwrap());
+        let rgb = fb
+            .chunks_exact(4)
+            .flat_map(|p| [p[2], p[1], p[0]])
+            .collect();
+        (Screenshot { width, height, rgb }, placed)
+    }
+
+    #[test]
+    fn window_lines_parse() {
+        assert_eq!(
+            Placed::from_line("display-server: window 3 (320x200) for hello-1 at 440,60\r"),
+            Some(Placed {
+                label: "hello-1".into(),
+                x: 440,
+                y: 60,
+                width: 320,
+                height: 200
+            })
+        );
+        assert_eq!(
+            Placed::from_line("display-server: window 3 (320x200) for hello-1"),
+            None
+        );
+        assert_eq!(
+            Placed::from_line("x: window 3 (320x200) for A at 1,2"),
+            None
+        );
+    }
+
+    #[test]
+    fn window_checks_pass_on_what_the_display_server_draws_and_fail_otherwise() {
+        let (shot, placed) = composed();
+        let png = Path::new("t/w.png");
+        let check = |labels: &[&str], placed: &[Placed]| {
+            let labels: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+            check_windows("step 1", &labels, placed, &shot, png)
+        };
+        assert_eq!(check(&["alpha"], &placed), Vec::<String>::new());
+        // Never presented: the frame is there, the content is one colour.
+        let beta = check(&["beta"], &placed);
+        assert_eq!(beta.len(), 1, "{beta:?}");
+        assert!(beta[0].contains("shows 1 colour(s)"), "{beta:?}");
+        // Never opened.
+        let gamma = check(&["gamma"], &placed);
+        assert!(gamma[0].contains("opened none"), "{gamma:?}");
+        // Another label's window where alpha's is: wrong colour, wrong text.
+        let mut forged = placed[0].clone();
+        forged.label = "mallory".into();
+        let wrong = check(&["mallory"], &[forged]);
+        assert!(
+            wrong
+                .iter()
+                .any(|m| m.contains("expected the label colour")),
+            "{wrong:?}"
+        );
+        // Where no window is: the background.
+        let mut moved = placed[0].clone();
+        moved.x += 300;
+        moved.y += 200;
+        let gone = check(&["alpha"], &[moved]);
+        assert!(gone.len() >= 3, "{gone:?}");
     }
 }

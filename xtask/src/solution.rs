@@ -10,6 +10,8 @@
 //! [solution]
 //! name = "preempt"            # [a-z0-9_-], at most 32 bytes; names the image file
 //! exit_when_done = false      # exit QEMU (pass 33 / fail 35) when every domain ended
+//! from = "../solution.toml"   # a scenario only: boot the programs, channels and policy of
+//!                             # that solution file as they are (this file then has none)
 //!
 //! [[program]]
 //! name = "spinner"            # domain label, [a-z0-9_-], at most 24 chars
@@ -64,6 +66,9 @@
 //! screen = "focus"            # take a screenshot: [a-z0-9_-], unique among screens and steps;
 //!                             # saved as target/qemu-tests/<job>-<name>.png
 //! pixels = [{ x = 38, y = 150, rgb = "#ffffff" }] # as in [[test.screen]]; needs `screen`
+//! windows = ["alpha", "beta"] # needs `screen`: the screenshot shows each label's window
+//!                             # where the display server logged it placed it, title bar in
+//!                             # the label's colour, label written, content drawn
 //! click = { x = 200, y = 160, button = "left" } # after the screenshot: move the pointer to
 //!                             # this screen pixel (QMP abs axes, scaled to 0..=32767 of the
 //!                             # screen's size), then press and release the button
@@ -169,6 +174,8 @@ struct RawSolution {
     exit_when_done: bool,
     #[serde(default)]
     policy: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -208,9 +215,20 @@ impl SolutionFile {
 
     /// Parses and validates solution text; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<SolutionFile> {
-        let raw: RawFile = toml::from_str(text)
+        let mut raw: RawFile = toml::from_str(text)
             .map_err(|e| anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
         let in_file = |e: String| anyhow!("{}: {e}", path.display());
+        let dir = path.parent().unwrap_or(Path::new("."));
+        // Where `policy` is relative to: this file, or the one it boots.
+        let mut policy_dir = dir.to_path_buf();
+        if let Some(from) = raw.solution.from.take() {
+            let base_path = dir.join(&from);
+            policy_dir = base_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let base = read_base(&raw, &base_path).map_err(in_file)?;
+            raw.program = base.program;
+            raw.channel = base.channel;
+            raw.solution.policy = base.solution.policy;
+        }
         let (solution, contexts) = convert_solution(&raw).map_err(in_file)?;
         let test = raw
             .test
@@ -231,11 +249,7 @@ impl SolutionFile {
         solution
             .encode()
             .map_err(|e| in_file(format!("solution cannot be encoded: {e}")))?;
-        let policy = raw
-            .solution
-            .policy
-            .as_ref()
-            .map(|p| path.parent().unwrap_or(Path::new(".")).join(p));
+        let policy = raw.solution.policy.as_ref().map(|p| policy_dir.join(p));
         Ok(SolutionFile {
             path: path.to_path_buf(),
             solution,
@@ -276,6 +290,41 @@ impl SolutionFile {
         }
         Ok(())
     }
+}
+
+/// The solution file a scenario's `from` names, at `base_path`, checked:
+/// the scenario may not add programs, channels or a policy of its own, and
+/// the base must be a plain solution (no `[test]`, no `from` of its own).
+fn read_base(scenario: &RawFile, base_path: &Path) -> Result<RawFile, String> {
+    if !scenario.program.is_empty() || !scenario.channel.is_empty() {
+        return Err("a scenario with `from` boots that solution as it is: \
+                    it may not have [[program]] or [[channel]] entries"
+            .into());
+    }
+    if scenario.solution.policy.is_some() {
+        return Err("a scenario with `from` uses that solution's policy: \
+                    it may not name a `policy` of its own"
+            .into());
+    }
+    if scenario.test.is_none() {
+        return Err("`from` is for QEMU scenarios: the file needs a [test] table".into());
+    }
+    let text = std::fs::read_to_string(base_path)
+        .map_err(|e| format!("could not read `from` file {}: {e}", base_path.display()))?;
+    let base: RawFile = toml::from_str(&text).map_err(|e| {
+        format!(
+            "`from` file {}: {}",
+            base_path.display(),
+            e.to_string().trim_end()
+        )
+    })?;
+    if base.solution.from.is_some() || base.test.is_some() {
+        return Err(format!(
+            "`from` file {} must be a solution, not a scenario (no `from`, no [test])",
+            base_path.display()
+        ));
+    }
+    Ok(base)
 }
 
 fn is_label(s: &str) -> bool {

@@ -67,6 +67,11 @@ pub struct Step {
     pub screen: Option<String>,
     /// The pixels that screenshot must show.
     pub pixels: Vec<PixelCheck>,
+    /// Domain labels whose windows that screenshot must show, framed and
+    /// labelled by the display server (see [`screen::check_windows`]).
+    ///
+    /// [`screen::check_windows`]: crate::screen::check_windows
+    pub windows: Vec<String>,
     /// A click to send after the screenshot.
     pub click: Option<Click>,
     /// A left-button drag through these screen points (column, row) after
@@ -341,6 +346,7 @@ mod tests {
             after: after.map(str::to_string),
             screen: None,
             pixels: Vec::new(),
+            windows: Vec::new(),
             click: None,
             drag: Vec::new(),
             keys: Vec::new(),

@@ -97,6 +97,8 @@ struct RawStep {
     screen: Option<String>,
     #[serde(default)]
     pixels: Vec<RawPixel>,
+    #[serde(default)]
+    windows: Vec<String>,
     click: Option<RawClick>,
     drag: Option<Vec<Vec<i64>>>,
     #[serde(default)]
@@ -266,6 +268,7 @@ fn convert_screen(s: &RawScreen) -> Result<Step, String> {
         after: Some(s.after.clone()),
         screen: Some(s.name.clone()),
         pixels,
+        windows: Vec::new(),
         click: None,
         drag: Vec::new(),
         keys: s.keys.clone(),
@@ -292,6 +295,14 @@ fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
     }
     if s.screen.is_none() && !s.pixels.is_empty() {
         return Err("`pixels` needs `screen` (the name of the screenshot to check)".into());
+    }
+    if s.screen.is_none() && !s.windows.is_empty() {
+        return Err("`windows` needs `screen` (the name of the screenshot to check)".into());
+    }
+    if let Some(bad) = s.windows.iter().find(|l| !super::is_label(l)) {
+        return Err(format!(
+            "windows: {bad:?} is not a domain label ([a-z0-9_-])"
+        ));
     }
     let pixels = convert_pixels(&s.pixels)?;
     let click = s.click.as_ref().map(convert_click).transpose()?;
@@ -326,6 +337,7 @@ fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
         after: s.after.clone(),
         screen: s.screen.clone(),
         pixels,
+        windows: s.windows.clone(),
         click,
         drag: drag.unwrap_or_default(),
         keys: s.keys.clone(),

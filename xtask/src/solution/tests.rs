@@ -778,6 +778,12 @@ fn bad_step_entries() {
     }
     let e = err(&first("pixels = [{ x = 1, y = 2, rgb = \"#000000\" }]"));
     assert!(e.contains("`pixels` needs `screen`"), "{e}");
+    let e = err(&first("windows = [\"alpha\"]"));
+    assert!(e.contains("`windows` needs `screen`"), "{e}");
+    let e = err(&first("screen = \"s\"\nwindows = [\"Alpha\"]"));
+    assert!(e.contains("\"Alpha\" is not a domain label"), "{e}");
+    let ok = parse(&first("screen = \"s\"\nwindows = [\"alpha\", \"hello-1\"]")).unwrap();
+    assert_eq!(ok.test.unwrap().steps[0].windows, ["alpha", "hello-1"]);
     let e = err(&first(
         "screen = \"s\"\npixels = [{ x = 1, y = 2, rgb = \"#00000\" }]",
     ));
@@ -813,4 +819,103 @@ fn bad_step_entries() {
 
     // Steps, like screens, let the harness end the run.
     assert!(parse(&first("")).is_ok_and(|f| !f.solution.exit_when_done));
+}
+
+/// A directory of its own for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-from-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    dir
+}
+
+const BASE: &str = r#"
+[solution]
+name = "desktop"
+policy = "solution.policy"
+
+[[program]]
+name = "server"
+image = "echo"
+
+[[program]]
+name = "client"
+image = "hello"
+
+[[channel]]
+name = "echo"
+client = "client"
+server = "server"
+"#;
+
+const FROM: &str = r#"
+[solution]
+name = "default-desktop"
+from = "../base.toml"
+
+[test]
+description = "boots the base"
+[[test.step]]
+after = "x"
+expect = ["y"]
+"#;
+
+#[test]
+fn from_boots_the_named_solution_with_its_policy() {
+    let dir = scratch("ok");
+    std::fs::write(dir.join("base.toml"), BASE).unwrap();
+    let path = dir.join("tests/scenario.toml");
+    let f = SolutionFile::parse(&path, FROM).unwrap();
+    assert_eq!(f.solution.name, "default-desktop");
+    let labels: Vec<&str> = f
+        .solution
+        .programs
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(labels, ["server", "client"]);
+    assert_eq!(f.contexts, ["server", "client"]);
+    assert_eq!(f.solution.channels.len(), 1);
+    // The policy is the base's, found beside the base, not the scenario.
+    assert_eq!(
+        f.policy.as_deref(),
+        Some(dir.join("tests/../solution.policy").as_path())
+    );
+    assert!(f.test.is_some());
+}
+
+#[test]
+fn from_refuses_additions_and_bad_bases() {
+    let dir = scratch("bad");
+    std::fs::write(dir.join("base.toml"), BASE).unwrap();
+    std::fs::write(
+        dir.join("scenario-base.toml"),
+        FROM.replace("../base.toml", "base.toml"),
+    )
+    .unwrap();
+    let path = dir.join("tests/scenario.toml");
+    let e = |text: &str| {
+        format!(
+            "{:#}",
+            SolutionFile::parse(&path, text).expect_err("should fail")
+        )
+    };
+    let with_program = format!("{FROM}\n[[program]]\nname = \"more\"\nimage = \"hello\"\n");
+    assert!(
+        e(&with_program).contains("may not have [[program]]"),
+        "{}",
+        e(&with_program)
+    );
+    let with_policy = FROM.replace("from =", "policy = \"p.policy\"\nfrom =");
+    assert!(e(&with_policy).contains("may not name a `policy`"));
+    let no_test = "[solution]\nname = \"x\"\nfrom = \"../base.toml\"\n";
+    assert!(e(no_test).contains("needs a [test] table"));
+    let missing = FROM.replace("../base.toml", "../nothing.toml");
+    let m = e(&missing);
+    assert!(
+        m.contains("could not read `from` file") && m.contains("nothing.toml"),
+        "{m}"
+    );
+    assert!(m.contains("tests/scenario.toml"), "names the scenario: {m}");
+    let chained = FROM.replace("../base.toml", "../scenario-base.toml");
+    assert!(e(&chained).contains("must be a solution, not a scenario"));
 }

@@ -64,6 +64,8 @@ impl StepRun<'_> {
         let mut client: Option<Qmp> = None;
         let mut running = Running::spawn(command, log, stderr_log)?;
         let mut serial = SerialFollower::new(log);
+        // The windows the display server has placed so far.
+        let mut placed = Vec::new();
         let outcome = loop {
             let exited = running.try_wait()?;
             let lines = if exited.is_some() {
@@ -73,13 +75,14 @@ impl StepRun<'_> {
             };
             for line in &lines {
                 pending.retain(|re| !re.is_match(line));
+                placed.extend(screen::Placed::from_line(line));
                 seq.line(line);
                 // A step due as QEMU exits can no longer act; `unfinished`
                 // reports it.
                 while exited.is_none()
                     && let Some(i) = seq.due()
                 {
-                    match self.act(&steps[i], &mut running, &mut client, notes) {
+                    match self.act(&steps[i], &placed, &mut running, &mut client, notes) {
                         Ok(checks) => {
                             failures.extend(checks);
                             seq.acted();
@@ -141,12 +144,14 @@ impl StepRun<'_> {
         Ok(client.as_mut().expect("just connected"))
     }
 
-    /// Takes the actions of one step: screenshot and pixel checks, click,
-    /// drag, keys. Returns the failed pixel checks, or, if an action failed,
-    /// those and why it failed.
+    /// Takes the actions of one step: screenshot with its pixel and window
+    /// checks (`placed`: the windows the display server placed so far),
+    /// click, drag, keys. Returns the failed checks, or, if an action
+    /// failed, those and why it failed.
     fn act(
         &self,
         step: &Step,
+        placed: &[screen::Placed],
         running: &mut Running,
         client: &mut Option<Qmp>,
         notes: &mut Vec<String>,
@@ -170,6 +175,13 @@ impl StepRun<'_> {
                 failures.extend(screen::check_pixels(
                     &step.label,
                     &step.pixels,
+                    &shot,
+                    &shown,
+                ));
+                failures.extend(screen::check_windows(
+                    &step.label,
+                    &step.windows,
+                    placed,
                     &shot,
                     &shown,
                 ));
