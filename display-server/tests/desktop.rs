@@ -733,8 +733,15 @@ fn windows_fill_the_tiles_and_a_closed_windows_tile_is_used_again() {
     let tiles: Vec<Point> = ids.iter().map(|&id| origin(&s, id)).collect();
     assert_eq!(
         tiles,
-        [(40, 60), (440, 60), (840, 60), (40, 360), (440, 360), (840, 360)]
-            .map(|(x, y)| Point::new(x, y))
+        [
+            (40, 60),
+            (440, 60),
+            (840, 60),
+            (40, 360),
+            (440, 360),
+            (840, 360)
+        ]
+        .map(|(x, y)| Point::new(x, y))
     );
     // The second window closes: the next one takes its tile, not a new one.
     s.desktop.close(11, ids[1]).unwrap();

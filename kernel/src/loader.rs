@@ -140,6 +140,15 @@ pub fn start_solution(image: &'static [u8]) {
         }
     }
     for ch in &sol.channels {
+        // An on-demand program's channels are connected when an instance
+        // starts (`connect_clients`), not now.
+        if sol
+            .programs
+            .iter()
+            .any(|p| p.on_demand && p.name == ch.client)
+        {
+            continue;
+        }
         let find = |name: &str| {
             ready
                 .iter()

@@ -72,7 +72,8 @@
 //! click = { x = 200, y = 160, button = "left" } # after the screenshot: move the pointer to
 //!                             # this screen pixel (QMP abs axes, scaled to 0..=32767 of the
 //!                             # screen's size), then press and release the button
-//!                             # ("left" unless given)
+//!                             # ("left" unless given); with `window = "alpha"`, x and y are
+//!                             # inside that label's window content, wherever it was placed
 //! drag = [[100, 120], [150, 140], [200, 140]] # after the click: move the pointer to the
 //!                             # first screen pixel, press the left button, move through each
 //!                             # further pixel in turn, release (2 to 32 points, scaled as

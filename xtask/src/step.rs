@@ -52,6 +52,9 @@ pub struct Click {
     pub y: u32,
     /// The button (a QEMU `InputButton`, see [`crate::qmp::BUTTONS`]).
     pub button: String,
+    /// If set, `x` and `y` are inside the content of this label's window,
+    /// wherever the display server placed it (its log line says where).
+    pub window: Option<String>,
 }
 
 /// One step of a scenario (see the module docs).

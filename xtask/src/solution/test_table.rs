@@ -115,6 +115,7 @@ struct RawClick {
     x: i64,
     y: i64,
     button: Option<String>,
+    window: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -360,10 +361,16 @@ fn convert_click(c: &RawClick) -> Result<Click, String> {
             crate::qmp::BUTTONS.join(", ")
         ));
     }
+    if let Some(label) = c.window.as_deref().filter(|l| !super::is_label(l)) {
+        return Err(format!(
+            "click window {label:?} is not a domain label ([a-z0-9_-])"
+        ));
+    }
     Ok(Click {
         x: coordinate("x", c.x)?,
         y: coordinate("y", c.y)?,
         button,
+        window: c.window.clone(),
     })
 }
 

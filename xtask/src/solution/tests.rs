@@ -658,7 +658,7 @@ expect = ['left: .*key a$', 'cpu{last_cpu}']
 forbid = ['right: .*key a$']
 
 [[test.step]]
-click = { x = 65535, y = 0, button = "right" }
+click = { x = 65535, y = 0, button = "right", window = "hello-1" }
 
 [[test.step]]
 after = 'later'
@@ -692,7 +692,8 @@ fn step_entries() {
         Some(Click {
             x: 200,
             y: 160,
-            button: "left".into()
+            button: "left".into(),
+            window: None,
         })
     );
     assert_eq!(first.keys, ["a", "ctrl-alt-tab"]);
@@ -708,7 +709,8 @@ fn step_entries() {
         Some(Click {
             x: 65535,
             y: 0,
-            button: "right".into()
+            button: "right".into(),
+            window: Some("hello-1".into()),
         })
     );
     assert!(second.keys.is_empty() && second.expect.is_empty() && second.forbid.is_empty());
@@ -778,6 +780,11 @@ fn bad_step_entries() {
     }
     let e = err(&first("pixels = [{ x = 1, y = 2, rgb = \"#000000\" }]"));
     assert!(e.contains("`pixels` needs `screen`"), "{e}");
+    let e = err(&first("click = { x = 1, y = 1, window = \"A b\" }"));
+    assert!(
+        e.contains("click window \"A b\" is not a domain label"),
+        "{e}"
+    );
     let e = err(&first("windows = [\"alpha\"]"));
     assert!(e.contains("`windows` needs `screen`"), "{e}");
     let e = err(&first("screen = \"s\"\nwindows = [\"Alpha\"]"));

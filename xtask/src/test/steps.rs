@@ -193,11 +193,18 @@ impl StepRun<'_> {
                     None => self.screen_size(qmp)?,
                 };
                 size = Some((width, height));
-                qmp.pointer_abs(click.x, click.y, width, height)
+                let (x, y) = match &click.window {
+                    None => (click.x, click.y),
+                    Some(label) => {
+                        let w = placed.iter().rev().find(|p| &p.label == label).with_context(
+                            || format!("no window of {label} to click in: the display server has placed none"),
+                        )?;
+                        (w.x + click.x, w.y + click.y)
+                    }
+                };
+                qmp.pointer_abs(x, y, width, height)
                     .and_then(|()| qmp.click(&click.button))
-                    .with_context(|| {
-                        format!("click at ({}, {}) on {width}x{height}", click.x, click.y)
-                    })?;
+                    .with_context(|| format!("click at ({x}, {y}) on {width}x{height}"))?;
             }
             if !step.drag.is_empty() {
                 let (width, height) = match size {
