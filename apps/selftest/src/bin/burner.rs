@@ -1,8 +1,12 @@
 //! `burner`: a CPU hog that never blocks or yields, for the
 //! `desktop-spinner` scenario. Unlike `spinner` (1.5 s, then exit) it spins
-//! for as long as its argument says, in seconds of kernel time, or forever
-//! if the argument is 0, so a test can watch other programs for as long as
-//! it likes while the hog holds their CPU.
+//! for as long as its argument says, so a test can watch other programs for
+//! as long as it likes while the hog holds their CPU.
+//!
+//! The argument's low 16 bits are the seconds of kernel time to spin (0:
+//! forever); bits 16..32 are seconds to sleep before spinning (so that the
+//! programs under test are running when the hog starts; `0x3_0005` sleeps
+//! 3 s, then spins 5 s).
 //!
 //! It looks at the clock (`Time.now`, which returns at once) every
 //! [`ROUND`] iterations, so the only way another thread of its priority
@@ -30,7 +34,11 @@ const HEARTBEAT_NS: u64 = 5_000_000_000;
 const SECOND_NS: u64 = 1_000_000_000;
 
 fn main() -> i32 {
-    let seconds = rt::arg();
+    let seconds = rt::arg() & 0xffff;
+    let delay = (rt::arg() >> 16) & 0xffff;
+    if delay != 0 {
+        kernel::sleep_ns(delay * SECOND_NS);
+    }
     let cpu = kernel::info().cpu;
     if seconds == 0 {
         rt::println!("burner: spinning on cpu {} forever", cpu);
