@@ -4,16 +4,19 @@
 //! scenarios: a CPU hog on the same CPU must not make it miss frames.
 //!
 //! The program argument is the frame period in milliseconds (0: 50 ms;
-//! other values are clamped to 10..=1000). Frame `k` has the deadline
-//! `start + k * period`, an absolute time on the kernel's monotonic clock
-//! (`Time.now`); the ticker sleeps until it (`Time.sleep`), draws the frame
-//! (a frame counter and a bar that moves a few pixels) and presents only the
-//! rectangle that changed. A frame is *missed* when its present returns more
-//! than one full period after its deadline. The next frame then takes the
-//! first deadline that has not passed yet, and every deadline skipped that
-//! way is missed too (no frame was shown for it). A ticker that gets the
-//! CPU within a time slice or two of each wake-up misses nothing; one that
-//! a higher-priority hog starves misses every frame of the starvation.
+//! other values are clamped to 10..=1000). The deadlines are
+//! `start + k * period`, absolute times on the kernel's monotonic clock
+//! (`Time.now`). The ticker sleeps until the next deadline (`Time.sleep`),
+//! draws a frame (a frame counter and a bar that moves a few pixels) and
+//! presents only the rectangle that changed. A deadline is *missed* when no
+//! frame was presented within one full period after it: when a present
+//! returns, every deadline that has come since the previous present is
+//! missed except the latest, which that frame stands for (it is less than
+//! a period old); the next frame then aims at the first deadline still to
+//! come, skipping the ones that have passed. So a frame presented just over
+//! a period late misses one deadline, and a ticker kept off the CPU for a
+//! second misses about a second's worth. A ticker that gets the CPU within
+//! a time slice or two of each wake-up misses nothing.
 //!
 //! About once a second (the first frame presented at least a second after
 //! the previous report) it logs the figures of the frames since that report
@@ -163,17 +166,16 @@ fn main() -> i32 {
         interval.frames += 1;
         interval.worst_gap_ns = interval.worst_gap_ns.max(presented - last_present);
         last_present = presented;
-        if presented.saturating_sub(deadline) > period {
-            interval.missed += 1;
-        }
-        // The next deadline that has not passed; the ones skipped had no
-        // frame.
-        deadline += period;
-        if deadline < presented {
-            let skipped = (presented - deadline).div_ceil(period);
-            interval.missed += skipped;
-            deadline += skipped * period;
-        }
+        // The deadlines that have come by now (at least the one this frame
+        // was drawn for, unless the sleep ended early): the latest is met
+        // by this frame, the others had none within a period. The next
+        // frame aims at the first one still to come.
+        let come = match presented.checked_sub(deadline) {
+            Some(late) => late / period + 1,
+            None => 1,
+        };
+        interval.missed += come - 1;
+        deadline += come * period;
         if presented >= next_report {
             clean = if interval.missed == 0 { clean + 1 } else { 0 };
             rt::println!(
