@@ -44,7 +44,9 @@
 //! append = ""                 # kernel command line
 //! runs = [{ smp = 4, cpu = "max" }, { smp = 1, cpu = "max" }, { smp = 4, cpu = "qemu64" }]
 //!                             # a run may add `append = "..."` (kernel options for that
-//!                             # run) and `expect = ["regex"]` (checks for that run only)
+//!                             # run), `expect = ["regex"]` (checks for that run only) and
+//!                             # `icount = true` (the guest clock follows its instructions,
+//!                             # not the host's clock: timings independent of host load)
 //! expect = ["regex"]          # see judge.rs for the checks and placeholders
 //! expect_smp = ["regex"]
 //! forbid = ["regex"]

@@ -133,6 +133,9 @@ impl Job<'_> {
             l.push(' ');
             l.push_str(&self.run.append);
         }
+        if self.run.icount {
+            l.push_str(" icount");
+        }
         l
     }
 
@@ -157,6 +160,9 @@ impl Job<'_> {
         if !self.run.append.is_empty() {
             stem.push('-');
             stem.push_str(&clean(&self.run.append));
+        }
+        if self.run.icount {
+            stem.push_str("-icount");
         }
         stem
     }
@@ -312,7 +318,7 @@ fn run_job(
             .join(" "),
         display: Display::None,
         qmp: qmp.clone(),
-        icount: false,
+        icount: job.run.icount,
     };
     let command = config.command();
     let command_line = qemu::shell_line(&command);
@@ -538,5 +544,16 @@ mod tests {
         };
         assert_eq!(off.file_stem(), "preempt-smp1-max-fastpath_off");
         assert_eq!(off.label(), "smp1 max fastpath=off");
+        let counted = Job {
+            run: RunSpec {
+                smp: 2,
+                cpu: "max".into(),
+                icount: true,
+                ..RunSpec::default()
+            },
+            ..off
+        };
+        assert_eq!(counted.file_stem(), "preempt-smp2-max-icount");
+        assert_eq!(counted.label(), "smp2 max icount");
     }
 }

@@ -24,6 +24,10 @@ pub struct RunSpec {
     pub append: String,
     /// Log regexes this run must show, besides the scenario's `expect`.
     pub expect: Vec<String>,
+    /// Run QEMU with `-icount` (single-threaded TCG, the guest's clock
+    /// following the instructions it runs, not the host's clock): guest
+    /// timings no longer depend on how busy the host is.
+    pub icount: bool,
 }
 
 /// The `[test]` table of a scenario.
@@ -136,6 +140,8 @@ struct RawRun {
     append: String,
     #[serde(default)]
     expect: Vec<String>,
+    #[serde(default)]
+    icount: bool,
 }
 
 pub(super) fn convert_test(t: &RawTest) -> Result<TestSpec, String> {
@@ -434,5 +440,6 @@ fn convert_run(r: &RawRun) -> Result<RunSpec, String> {
         cpu,
         append: r.append.trim().to_string(),
         expect: r.expect.clone(),
+        icount: r.icount,
     })
 }

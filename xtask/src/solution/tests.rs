@@ -135,6 +135,13 @@ fn runs_may_add_kernel_options_and_checks() {
         "[solution]\nname = \"t\"\nexit_when_done = true\n[test]\nruns = [{ smp = 1, expect = ['('] }]\n",
     );
     assert!(e.contains("run"), "{e}");
+    let f = parse(
+        "[solution]\nname = \"t\"\nexit_when_done = true\n[test]\n\
+         runs = [{ smp = 2, icount = true }, { smp = 2 }]\n",
+    )
+    .unwrap();
+    let runs = f.test.unwrap().runs;
+    assert!(runs[0].icount && !runs[1].icount);
 }
 
 #[test]
