@@ -341,7 +341,7 @@ fn wild_send_buffer(env: &Env, _: &mut Window) -> Attempt {
         ("bytes", abi::ool::BYTES, 64),
     ];
     for (kind_name, kind, len) in kinds {
-        for (what, ptr) in env.wild(2 * len) {
+        for (what, ptr) in env.wild(len) {
             // Shared memory must be page-aligned: the straddling range is
             // the page below the edge and the hole above it.
             let (ptr, len) = if what == "straddling" && kind != abi::ool::BYTES {
