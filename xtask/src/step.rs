@@ -578,8 +578,10 @@ mod tests {
         assert!(seq.done());
         assert_eq!(
             seq.unfinished("QEMU exited"),
-            ["step 2: expect /c/ matched line 4 101 ms after its input (sent after line 3), \
-              later than its within_ms = 100"]
+            [
+                "step 2: expect /c/ matched line 4 101 ms after its input (sent after line 3), \
+              later than its within_ms = 100"
+            ]
         );
     }
 

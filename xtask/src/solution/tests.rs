@@ -776,7 +776,10 @@ fn within_ms_bounds_expect_lines() {
         );
     }
     let e = err(&step("within_ms = 100"));
-    assert!(e.contains("bounds the `expect` lines, and the step has none"), "{e}");
+    assert!(
+        e.contains("bounds the `expect` lines, and the step has none"),
+        "{e}"
+    );
     assert!(err(&step("expect = ['y']\nwithin_ms = 1.5")).contains("within_ms"));
     assert!(err(&step("expect = ['y']\nwithin_ms = \"2s\"")).contains("within_ms"));
 }

@@ -5,7 +5,8 @@
 //! box for an attempt whose effect only the screen shows (presents outside
 //! its window: the server clips them, the scenario's screenshot judges).
 //!
-//! The attempts (see [`attacks`] for each one's details):
+//! The attempts (see the `attacks` and `desktop` modules for each one's
+//! details):
 //! - calls on handle slots it has no channel in, `Task.channel` for
 //!   channels it does not have, forged and stale handles;
 //! - wild pointers (null, kernel half, non-canonical, unmapped, straddling
@@ -64,6 +65,8 @@ mod ifaces {
 
 #[path = "hostile/attacks.rs"]
 mod attacks;
+#[path = "hostile/desktop.rs"]
+mod desktop;
 
 rt::entry!(main);
 
@@ -85,6 +88,36 @@ const YELLOW: Rgb888 = Rgb888::new(0xc0, 0xc0, 0x00);
 const FOCUS_WAIT_NS: u64 = 30_000_000_000;
 /// When the main thread reports on the spinner.
 const SPIN_REPORT_NS: u64 = 3_000_000_000;
+
+/// One attempt: builds its [`Attempt`] (the window is this program's, for
+/// the attempts that need it).
+type Attack = fn(&attacks::Env, &mut Window) -> Attempt;
+
+/// Every attempt but the last two (which need more than [`attacks::Env`]),
+/// in order.
+const ALL: [Attack; 21] = [
+    attacks::unbound_slots,
+    attacks::channel_names,
+    attacks::forged_handles,
+    attacks::stale_handles,
+    attacks::wild_log,
+    attacks::wild_channel_name,
+    attacks::wild_start_name,
+    attacks::wild_descriptor,
+    attacks::wild_send_buffer,
+    attacks::wild_receive_buffer,
+    attacks::wild_map_and_thread,
+    attacks::pci_and_mmio,
+    attacks::dma_and_irq,
+    attacks::labels_and_stats,
+    desktop::foreign_windows,
+    desktop::present_outside,
+    desktop::windows_too_large,
+    desktop::exhaust_memory,
+    desktop::flood,
+    desktop::forge_chord,
+    desktop::forge_click,
+];
 
 /// Set once the results are on the screen: the spinner may start.
 static GO: AtomicBool = AtomicBool::new(false);
@@ -276,13 +309,13 @@ fn main() -> i32 {
         Verdict::Contained => contained += 1,
         Verdict::BrokeOut => through += 1,
     };
-    for attack in attacks::ALL {
+    for attack in ALL {
         let a = attack(&env, &mut board.win);
         tally(board.record(&a));
     }
-    let focus = attacks::open_while_focused(&mut board.win, focused);
+    let focus = desktop::open_while_focused(&mut board.win, focused);
     tally(board.record(&focus));
-    let (ceiling_attempt, ceiling) = attacks::above_ceiling(spin);
+    let (ceiling_attempt, ceiling) = desktop::above_ceiling(spin);
     tally(board.record(&ceiling_attempt));
 
     let total = refused + contained + through;
