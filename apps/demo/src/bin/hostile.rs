@@ -12,7 +12,8 @@
 //! - wild pointers (null, kernel half, non-canonical, unmapped, straddling
 //!   into an unmapped page) for log text, channel and program names,
 //!   out-of-line descriptors, send and receive buffers, mappings and
-//!   thread entries;
+//!   thread entries; starting programs it may not execute, and stopping
+//!   other domains;
 //! - PCI, MMIO, DMA and IRQ requests; reading other domains' labels, the
 //!   domain list, the audit ring and the statistics;
 //! - the windows of others (present, event, close), presents over its own
@@ -102,7 +103,7 @@ const ALL: [Attack; 21] = [
     attacks::stale_handles,
     attacks::wild_log,
     attacks::wild_channel_name,
-    attacks::wild_start_name,
+    attacks::start_and_stop,
     attacks::wild_descriptor,
     attacks::wild_send_buffer,
     attacks::wild_receive_buffer,

@@ -252,17 +252,22 @@ pub(super) fn wild_channel_name(env: &Env, _: &mut Window) -> Attempt {
     a
 }
 
-/// `Task.start` with program names at wild pointers, and with names of
-/// programs that exist.
-pub(super) fn wild_start_name(env: &Env, _: &mut Window) -> Attempt {
-    let mut a = Attempt::new("Task.start (wild names, victim)");
+/// `Task.start` with program names at wild pointers, with the names of
+/// programs that run (none of them on demand), and of the on-demand
+/// program `spare`, which the policy does not let it execute; then
+/// `Task.stop` for every domain id up to 16, its own included.
+pub(super) fn start_and_stop(env: &Env, _: &mut Window) -> Attempt {
+    let mut a = Attempt::new("Task.start/stop (wild names, others)");
     let tag = Tag::new(iface::TASK, abi::task::START).raw();
     for (what, ptr) in env.wild(16) {
         let r = raw_call(u64::from(handles::TASK.0), tag, [ptr, 16, 0, 0], 0);
         a.refused(|| format!("start name {what} ({ptr:#x})"), r);
     }
-    for name in ["victim", "hostile", "display-server", "input-service"] {
+    for name in ["victim", "hostile", "display-server", "input-service", "spare"] {
         a.refused(|| format!("start {name}"), kernel::start(name));
+    }
+    for domain in 0..=16 {
+        a.refused(|| format!("stop domain {domain}"), kernel::stop(domain));
     }
     a
 }
