@@ -37,8 +37,11 @@
 //!   `hostile: waiting for the focus (click the window)`;
 //! - `hostile: window <id>: focus gained` / `... focus lost`;
 //! - `hostile: <attempt>: <result>` for each attempt, where `<result>` is
-//!   `refused: <why>`, `contained: <why>` or `BROKE OUT: <what>`;
-//! - `hostile: N attempts, R refused, C contained, B got through`;
+//!   `refused: <why>`, `contained: <why>`, `BROKE OUT: <what>` or
+//!   `not tried: <why>`;
+//! - `hostile: N attempts, R refused, C contained, B got through`, with
+//!   `, S not tried` when the focus check could not be made (nobody
+//!   clicked its window in time: its row then says `not tried: ...`);
 //! - `hostile: spinner started at priority <p> (its ceiling)`, and
 //!   `hostile: spinner: <n> spins in <s> s; main thread still serves its
 //!   window` once the spinner has run [`SPIN_REPORT_NS`].
@@ -135,6 +138,8 @@ pub enum Verdict {
     Contained,
     /// Something got through.
     BrokeOut,
+    /// Not tried: what it needs did not happen (no window had the focus).
+    Skipped,
 }
 
 /// The outcome of one attempt, made of many requests.
@@ -148,6 +153,8 @@ pub struct Attempt {
     /// Extra words for the result (figures).
     note: Option<String>,
     contained: bool,
+    /// Why the attempt was not made.
+    skipped: Option<&'static str>,
 }
 
 impl Attempt {
@@ -159,6 +166,7 @@ impl Attempt {
             through: None,
             note: None,
             contained: false,
+            skipped: None,
         }
     }
 
@@ -194,8 +202,15 @@ impl Attempt {
         self.note = Some(why);
     }
 
+    /// Marks the attempt as not made, for the reason `why`.
+    pub fn skip(&mut self, why: &'static str) {
+        self.skipped = Some(why);
+    }
+
     pub fn verdict(&self) -> Verdict {
-        if self.through.is_some() {
+        if self.skipped.is_some() {
+            Verdict::Skipped
+        } else if self.through.is_some() {
             Verdict::BrokeOut
         } else if self.contained {
             Verdict::Contained
@@ -206,6 +221,9 @@ impl Attempt {
 
     /// The result as logged and shown.
     pub fn result(&self) -> String {
+        if let Some(why) = self.skipped {
+            return format!("not tried: {why}");
+        }
         if let Some(what) = &self.through {
             return format!("BROKE OUT: {what}");
         }
@@ -263,7 +281,7 @@ impl Board {
         }
         let color = match verdict {
             Verdict::Refused => GREEN,
-            Verdict::Contained => YELLOW,
+            Verdict::Contained | Verdict::Skipped => YELLOW,
             Verdict::BrokeOut => RED,
         };
         let row = self.rows;
@@ -304,11 +322,12 @@ fn main() -> i32 {
             return 1;
         }
     };
-    let (mut refused, mut contained, mut through) = (0, 0, 0);
+    let (mut refused, mut contained, mut through, mut skipped) = (0, 0, 0, 0);
     let mut tally = |v: Verdict| match v {
         Verdict::Refused => refused += 1,
         Verdict::Contained => contained += 1,
         Verdict::BrokeOut => through += 1,
+        Verdict::Skipped => skipped += 1,
     };
     for attack in ALL {
         let a = attack(&env, &mut board.win);
@@ -320,9 +339,12 @@ fn main() -> i32 {
     tally(board.record(&ceiling_attempt));
 
     let total = refused + contained + through;
-    let summary = format!(
+    let mut summary = format!(
         "{total} attempts, {refused} refused, {contained} contained, {through} got through"
     );
+    if skipped > 0 {
+        summary += &format!(", {skipped} not tried");
+    }
     rt::println!("hostile: {}", summary);
     let spinner_row = board.rows;
     let summary_row = board.rows + 1;

@@ -263,7 +263,13 @@ pub(super) fn start_and_stop(env: &Env, _: &mut Window) -> Attempt {
         let r = raw_call(u64::from(handles::TASK.0), tag, [ptr, 16, 0, 0], 0);
         a.refused(|| format!("start name {what} ({ptr:#x})"), r);
     }
-    for name in ["victim", "hostile", "display-server", "input-service", "spare"] {
+    for name in [
+        "victim",
+        "hostile",
+        "display-server",
+        "input-service",
+        "spare",
+    ] {
         a.refused(|| format!("start {name}"), kernel::start(name));
     }
     for domain in 0..=16 {
