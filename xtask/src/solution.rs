@@ -85,6 +85,9 @@
 //!                             # matches the last of them finishes the step
 //! forbid = ['right: .*key a$'] # none may match a line read after the input, to the end of
 //!                             # the log
+//! within_ms = 2000            # optional, with `expect`: the step fails unless its `expect`
+//!                             # lines have all matched within this many ms (1..=600000)
+//!                             # after it acted
 //! ```
 //!
 //! A `[[test.screen]]` entry is a step with `after`, `screen`, `pixels` and

@@ -28,6 +28,15 @@
 //! change), send them in the next step, after an `expect` that shows the
 //! effect. A click and a drag both go through the tablet, in order.
 //!
+//! A step with `within_ms` also bounds its wait: each of its `expect`
+//! regexes must match a line read within that many milliseconds after
+//! the step acted (by the harness's clock, which reads the log every few
+//! milliseconds), or the step fails with the line, how late it came and
+//! the bound. A late step still finishes, so the steps after it run and
+//! report too. Use it for claims such as "another app still answers input
+//! within a bound"; pick a bound a starved guest misses by far but a slow
+//! CI machine meets with room to spare.
+//!
 //! A step's `forbid` regexes must match no line read after it acted, up to
 //! the end of the log, whatever steps come later. A line the guest wrote
 //! just before the input but that the harness read just after counts as
@@ -37,6 +46,8 @@
 //! handled everything sent before it (for instance a click that the
 //! windows under test log after any earlier event), so no pass depends on
 //! how fast the guest is.
+
+use std::time::{Duration, Instant};
 
 use regex::Regex;
 
@@ -87,6 +98,9 @@ pub struct Step {
     pub expect: Vec<String>,
     /// None may match a line read after the step acted.
     pub forbid: Vec<String>,
+    /// Each `expect` must match within this many milliseconds after the
+    /// step acted; `None`: no bound.
+    pub within_ms: Option<u64>,
 }
 
 /// Where the current step stands.
@@ -125,6 +139,15 @@ pub struct Sequencer {
     acted_at: Vec<Option<usize>>,
     /// For each finished step, the lines read when it finished.
     finished: Vec<Option<usize>>,
+    /// Each step's `within_ms` bound.
+    within: Vec<Option<Duration>>,
+    /// When the sequencer was made: the zero of the times passed to
+    /// [`line_at`](Sequencer::line_at) and [`acted_at_time`](Sequencer::acted_at_time).
+    start: Instant,
+    /// When the current step acted.
+    acted_time: Duration,
+    /// Failure lines of `expect` regexes that matched after their bound.
+    late: Vec<String>,
 }
 
 impl Sequencer {
@@ -161,6 +184,13 @@ impl Sequencer {
             triggered: vec![None; steps.len()],
             acted_at: vec![None; steps.len()],
             finished: vec![None; steps.len()],
+            within: steps
+                .iter()
+                .map(|s| s.within_ms.map(Duration::from_millis))
+                .collect(),
+            start: Instant::now(),
+            acted_time: Duration::ZERO,
+            late: Vec::new(),
         };
         seq.enter(0);
         Ok(seq)
@@ -182,8 +212,13 @@ impl Sequencer {
         };
     }
 
-    /// Feeds the next serial line.
+    /// Feeds the next serial line, read now.
     pub fn line(&mut self, line: &str) {
+        self.line_at(line, self.start.elapsed());
+    }
+
+    /// Feeds the next serial line, read `now` after the sequencer was made.
+    pub fn line_at(&mut self, line: &str, now: Duration) {
         self.lines += 1;
         let i = self.current;
         match &mut self.phase {
@@ -194,8 +229,27 @@ impl Sequencer {
                 }
             }
             Phase::Expecting(pending) => {
-                pending.retain(|&e| !self.expects[i][e].is_match(line));
-                if pending.is_empty() {
+                let (matched, rest): (Vec<usize>, Vec<usize>) = pending
+                    .iter()
+                    .partition(|&&e| self.expects[i][e].is_match(line));
+                *pending = rest;
+                let done = pending.is_empty();
+                let waited = now.saturating_sub(self.acted_time);
+                if let Some(bound) = self.within[i].filter(|&b| waited > b) {
+                    for e in matched {
+                        self.late.push(format!(
+                            "{}: expect /{}/ matched line {} {} ms after its input (sent after \
+                             line {}), later than its within_ms = {}",
+                            self.labels[i],
+                            self.expects[i][e].as_str(),
+                            self.lines,
+                            waited.as_millis(),
+                            self.acted_at[i].unwrap_or(0),
+                            bound.as_millis(),
+                        ));
+                    }
+                }
+                if done {
                     self.finish(i);
                 }
             }
@@ -208,13 +262,20 @@ impl Sequencer {
         matches!(self.phase, Phase::Due).then_some(self.current)
     }
 
-    /// The due step has acted, after the lines fed so far.
+    /// The due step has acted (now), after the lines fed so far.
     pub fn acted(&mut self) {
+        self.acted_at_time(self.start.elapsed());
+    }
+
+    /// The due step has acted `now` after the sequencer was made, after
+    /// the lines fed so far.
+    pub fn acted_at_time(&mut self, now: Duration) {
         if !matches!(self.phase, Phase::Due) {
             return;
         }
         let i = self.current;
         self.acted_at[i] = Some(self.lines);
+        self.acted_time = now;
         if self.expects[i].is_empty() {
             self.finish(i);
         } else {
@@ -246,15 +307,17 @@ impl Sequencer {
         &self.acted_at
     }
 
-    /// Why the steps did not all finish, as failure lines (none when they
-    /// did). `ended` says how the run ended, for a step that became due only
+    /// Why the steps did not all finish, or not in time, as failure lines
+    /// (none when they all did): first each `expect` that matched later
+    /// than its step's `within_ms`, then the step that did not finish.
+    /// `ended` says how the run ended, for a step that became due only
     /// then.
     pub fn unfinished(&self, ended: &str) -> Vec<String> {
+        let mut failures = self.late.clone();
         let i = self.current;
         let Some(label) = self.labels.get(i) else {
-            return Vec::new();
+            return failures;
         };
-        let mut failures = Vec::new();
         let since = |at: Option<usize>| match at {
             Some(0) | None => String::new(),
             Some(n) => format!(" after line {n}"),
@@ -280,9 +343,12 @@ impl Sequencer {
                     Some(0) | None => "before any line".to_string(),
                     Some(n) => format!("after line {n}"),
                 };
+                let bound = self.within[i].map_or(String::new(), |b| {
+                    format!(" (within_ms = {})", b.as_millis())
+                });
                 for &e in pending {
                     failures.push(format!(
-                        "{label}: expect /{}/ matched no line after its input (sent {sent})",
+                        "{label}: expect /{}/ matched no line after its input (sent {sent}){bound}",
                         self.expects[i][e].as_str(),
                     ));
                 }
@@ -355,6 +421,7 @@ mod tests {
             keys: Vec::new(),
             expect: expect.iter().map(|s| s.to_string()).collect(),
             forbid: forbid.iter().map(|s| s.to_string()).collect(),
+            within_ms: None,
         }
     }
 
@@ -484,6 +551,81 @@ mod tests {
             ["not taken, as step 1 did not finish: step 2"]
         );
         assert_eq!(seq.acted_at(), [None, None]);
+    }
+
+    fn within(mut s: Step, ms: u64) -> Step {
+        s.within_ms = Some(ms);
+        s
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn within_ms_bounds_each_expect_from_the_input() {
+        let steps = [
+            within(step("step 1", Some("go"), &["a", "b"], &[]), 2000),
+            within(step("step 2", None, &["c"], &[]), 100),
+            step("step 3", None, &["d"], &[]),
+        ];
+        let mut seq = Sequencer::new(&steps, 1).unwrap();
+        seq.line_at("go", ms(5_000));
+        assert_eq!(seq.due(), Some(0));
+        seq.acted_at_time(ms(6_000));
+        // Lines before the bound count; the bound counts from the input,
+        // not from the line that made the step due.
+        seq.line_at("a", ms(7_000));
+        seq.line_at("b", ms(8_000));
+        assert_eq!(seq.due(), Some(1));
+        seq.acted_at_time(ms(8_010));
+        seq.line_at("c", ms(8_111));
+        // A late step still finishes; the next one runs, without a bound.
+        assert_eq!(seq.due(), Some(2));
+        seq.acted_at_time(ms(9_000));
+        seq.line_at("d", ms(100_000));
+        assert!(seq.done());
+        assert_eq!(
+            seq.unfinished("QEMU exited"),
+            [
+                "step 2: expect /c/ matched line 4 101 ms after its input (sent after line 3), \
+              later than its within_ms = 100"
+            ]
+        );
+    }
+
+    #[test]
+    fn within_ms_exactly_at_the_bound_passes() {
+        let steps = [within(step("step 1", Some("go"), &["a"], &[]), 50)];
+        let mut seq = Sequencer::new(&steps, 1).unwrap();
+        seq.line_at("go", ms(1));
+        seq.acted_at_time(ms(10));
+        seq.line_at("a", ms(60));
+        assert!(seq.done());
+        assert!(seq.unfinished("x").is_empty());
+    }
+
+    #[test]
+    fn within_ms_names_every_late_expect_and_the_missing_ones() {
+        let steps = [
+            within(step("step 1", Some("go"), &["a", "b", "c"], &[]), 10),
+            step("step 2", None, &[], &[]),
+        ];
+        let mut seq = Sequencer::new(&steps, 1).unwrap();
+        seq.line_at("go", ms(0));
+        seq.acted_at_time(ms(0));
+        seq.line_at("a", ms(5));
+        seq.line_at("b", ms(500));
+        assert_eq!(
+            seq.unfinished("the run timed out"),
+            [
+                "step 1: expect /b/ matched line 3 500 ms after its input (sent after line 1), \
+                 later than its within_ms = 10",
+                "step 1: expect /c/ matched no line after its input (sent after line 1) \
+                 (within_ms = 10)",
+                "not taken, as step 1 did not finish: step 2",
+            ]
+        );
     }
 
     #[test]

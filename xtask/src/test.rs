@@ -24,7 +24,9 @@
 //! way); then sends the keys. The step then waits for its `expect` lines, and its `forbid`
 //! regexes are checked over the rest of the log once QEMU has ended. A
 //! pixel that differs, a `forbid` line, a QMP error, or a step that did not
-//! finish before QEMU ended or the timeout is a `failed:` line; a step
+//! finish before QEMU ended or the timeout is a `failed:` line, as is an
+//! `expect` line of a step with `within_ms` that came later than that many
+//! milliseconds after the step acted (by the harness's clock); a step
 //! whose actions fail (a QMP error) stops the steps after it, and the
 //! harness stops QEMU.
 //!

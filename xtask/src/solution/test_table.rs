@@ -111,6 +111,7 @@ struct RawStep {
     expect: Vec<String>,
     #[serde(default)]
     forbid: Vec<String>,
+    within_ms: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -281,11 +282,32 @@ fn convert_screen(s: &RawScreen) -> Result<Step, String> {
         keys: s.keys.clone(),
         expect: Vec::new(),
         forbid: Vec::new(),
+        within_ms: None,
     })
 }
 
 /// The largest click coordinate: QEMU's screens are far smaller.
 pub const MAX_CLICK: i64 = 0xffff;
+
+/// The longest `within_ms` bound: ten minutes, longer than any run.
+pub const MAX_WITHIN_MS: i64 = 600_000;
+
+/// A step's `within_ms`: 1..=[`MAX_WITHIN_MS`], and only on a step with
+/// `expect` (the bound is on its lines).
+fn convert_within(within_ms: Option<i64>, expect: &[String]) -> Result<Option<u64>, String> {
+    let Some(ms) = within_ms else {
+        return Ok(None);
+    };
+    if expect.is_empty() {
+        return Err("`within_ms` bounds the `expect` lines, and the step has none".into());
+    }
+    match u64::try_from(ms) {
+        Ok(v) if (1..=MAX_WITHIN_MS).contains(&ms) => Ok(Some(v)),
+        _ => Err(format!(
+            "within_ms = {ms} is outside 1..={MAX_WITHIN_MS} (milliseconds)"
+        )),
+    }
+}
 
 /// `[[test.step]]` number `number` (from 1).
 fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
@@ -321,6 +343,7 @@ fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
     for p in &s.forbid {
         check_regex("forbid", p)?;
     }
+    let within_ms = convert_within(s.within_ms, &s.expect)?;
     let idle = s.after.is_none()
         && s.screen.is_none()
         && click.is_none()
@@ -350,6 +373,7 @@ fn convert_step(number: usize, s: &RawStep) -> Result<Step, String> {
         keys: s.keys.clone(),
         expect: s.expect.clone(),
         forbid: s.forbid.clone(),
+        within_ms,
     })
 }
 

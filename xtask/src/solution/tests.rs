@@ -670,6 +670,7 @@ click = { x = 65535, y = 0, button = "right", window = "hello-1" }
 [[test.step]]
 after = 'later'
 expect = ['done']
+within_ms = 2000
 
 [[test.step]]
 drag = [[100, 120], [150, 140], [0, 65535]]
@@ -724,6 +725,8 @@ fn step_entries() {
     assert!(first.drag.is_empty() && second.drag.is_empty());
     assert_eq!(steps[2].after.as_deref(), Some("later"));
     assert_eq!(steps[2].expect, ["done"]);
+    assert_eq!(steps[2].within_ms, Some(2000));
+    assert_eq!(first.within_ms, None);
     // A drag alone is a step.
     assert_eq!(steps[3].drag, [(100, 120), (150, 140), (0, 65535)]);
     assert!(steps[3].click.is_none() && steps[3].after.is_none());
@@ -760,6 +763,34 @@ fn bad_drags() {
     assert!(err(&step("[[1.5, 2], [3, 4]]")).contains("drag"));
     assert!(err(&step("[1, 2]")).contains("drag"));
     assert!(err(&step("{ x = 1, y = 2 }")).contains("drag"));
+}
+
+#[test]
+fn within_ms_bounds_expect_lines() {
+    let step = |body: &str| {
+        format!("[solution]\nname = \"s\"\n[test]\n[[test.step]]\nafter = 'x'\n{body}\n")
+    };
+    let steps = |body: &str| parse(&step(body)).unwrap().test.unwrap().steps;
+    assert_eq!(steps("expect = ['y']\nwithin_ms = 1")[0].within_ms, Some(1));
+    assert_eq!(
+        steps("expect = ['y']\nwithin_ms = 600000")[0].within_ms,
+        Some(600_000)
+    );
+    for bad in ["0", "-5", "600001"] {
+        let e = err(&step(&format!("expect = ['y']\nwithin_ms = {bad}")));
+        assert!(
+            e.contains("[[test.step]] number 1: within_ms =")
+                && e.contains("is outside 1..=600000 (milliseconds)"),
+            "{e}"
+        );
+    }
+    let e = err(&step("within_ms = 100"));
+    assert!(
+        e.contains("bounds the `expect` lines, and the step has none"),
+        "{e}"
+    );
+    assert!(err(&step("expect = ['y']\nwithin_ms = 1.5")).contains("within_ms"));
+    assert!(err(&step("expect = ['y']\nwithin_ms = \"2s\"")).contains("within_ms"));
 }
 
 #[test]
