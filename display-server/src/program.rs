@@ -99,6 +99,7 @@ impl Server<'_> {
                 gone.len()
             );
             for w in gone {
+                rt::println!("display-server: window {} closed", w.id);
                 unmap(w.into_pixels());
             }
         }
@@ -297,6 +298,7 @@ impl WindowServer for Server<'_> {
             .desktop
             .close(caller.badge, window)
             .ok_or(Error::NotFound)?;
+        rt::println!("display-server: window {} closed", w.id);
         unmap(w.into_pixels());
         self.update();
         Ok(())

@@ -179,6 +179,8 @@ pub fn check_pixels(
 /// `display-server: window <id> (<w>x<h>) for <label> at <x>,<y>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Placed {
+    /// The window's id.
+    pub id: u32,
     /// The label of the domain that owns it.
     pub label: String,
     /// The content area's top-left corner on the screen.
@@ -196,24 +198,40 @@ impl Placed {
     pub fn from_line(line: &str) -> Option<Placed> {
         static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(
-                r"display-server: window \d+ \((\d+)x(\d+)\) for ([a-z0-9_-]+) at (\d+),(\d+)$",
+                r"display-server: window (\d+) \((\d+)x(\d+)\) for ([a-z0-9_-]+) at (\d+),(\d+)$",
             )
             .expect("a valid regex")
         });
         let c = RE.captures(line.trim_end())?;
         let n = |i: usize| c[i].parse::<u32>().ok();
         Some(Placed {
-            label: c[3].to_string(),
-            width: n(1)?,
-            height: n(2)?,
-            x: n(4)?,
-            y: n(5)?,
+            id: n(1)?,
+            label: c[4].to_string(),
+            width: n(2)?,
+            height: n(3)?,
+            x: n(5)?,
+            y: n(6)?,
         })
+    }
+
+    /// Follows one serial line: a new window joins `placed`, a closed one
+    /// (`display-server: window <id> closed`) leaves it.
+    pub fn track(placed: &mut Vec<Placed>, line: &str) {
+        static CLOSED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"display-server: window (\d+) closed$").expect("a valid regex")
+        });
+        if let Some(p) = Placed::from_line(line) {
+            placed.push(p);
+        } else if let Some(c) = CLOSED.captures(line.trim_end()) {
+            let id = c[1].parse::<u32>().ok();
+            placed.retain(|p| Some(p.id) != id);
+        }
     }
 }
 
 /// Checks that `shot` shows the window of each of `labels` where the
-/// display server said it put it (the last of `placed` for that label),
+/// display server said it put it (the newest of `placed`, the open
+/// windows, for that label),
 /// as the display server draws a window: its title bar in the label's
 /// colour at both ends, the label written in it, and client pixels of
 /// more than one colour in its content area (a window never presented,
@@ -236,7 +254,7 @@ pub fn check_windows(
             ));
         };
         let Some(w) = placed.iter().rev().find(|p| &p.label == label) else {
-            fail("the display server opened none (no `display-server: window ... for LABEL at X,Y` line)".into());
+            fail("none is open (no `display-server: window ... for LABEL at X,Y` line, or its window was closed)".into());
             continue;
         };
         if w.y < TITLE_HEIGHT || w.width < 16 {
@@ -485,6 +503,7 @@ mod tests {
         assert_eq!(
             Placed::from_line("display-server: window 3 (320x200) for hello-1 at 440,60\r"),
             Some(Placed {
+                id: 3,
                 label: "hello-1".into(),
                 x: 440,
                 y: 60,
@@ -492,6 +511,18 @@ mod tests {
                 height: 200
             })
         );
+        let mut placed = Vec::new();
+        for line in [
+            "display-server: window 3 (320x200) for a at 40,60",
+            "display-server: window 4 (16x16) for a at 440,60",
+            "display-server: window 5 (16x16) for b at 840,60",
+            "display-server: window 4 closed\r",
+            "display-server: window 9 closed",
+        ] {
+            Placed::track(&mut placed, line);
+        }
+        let open: Vec<(u32, &str)> = placed.iter().map(|p| (p.id, p.label.as_str())).collect();
+        assert_eq!(open, [(3, "a"), (5, "b")]);
         assert_eq!(
             Placed::from_line("display-server: window 3 (320x200) for hello-1"),
             None
@@ -517,7 +548,7 @@ mod tests {
         assert!(beta[0].contains("shows 1 colour(s)"), "{beta:?}");
         // Never opened.
         let gamma = check(&["gamma"], &placed);
-        assert!(gamma[0].contains("opened none"), "{gamma:?}");
+        assert!(gamma[0].contains("none is open"), "{gamma:?}");
         // Another label's window where alpha's is: wrong colour, wrong text.
         let mut forged = placed[0].clone();
         forged.label = "mallory".into();

@@ -33,6 +33,7 @@ fn solution_policy() {
         "launcher",
         "hello",
         "paint",
+        "hostile",
         "scribble",
         "monitor",
         "clock",
@@ -43,6 +44,7 @@ fn solution_policy() {
         ("launcher", "display-server"),
         ("hello", "display-server"),
         ("paint", "display-server"),
+        ("hostile", "display-server"),
         ("scribble", "display-server"),
         ("monitor", "display-server"),
         ("clock", "display-server"),
@@ -84,13 +86,23 @@ fn solution_policy() {
     assert_eq!(sv(display, 0, abi::iface::PCI, abi::pci::INFO), allow);
     assert_eq!(sv(input, 0, abi::iface::IRQ, abi::irq::WAIT), allow);
     assert_eq!(sv(display, 0, abi::iface::IRQ, abi::irq::WAIT), deny);
-    for client in ["alpha", "beta", "launcher", "hello", "paint", "scribble"].map(ctx) {
+    let clients = [
+        "alpha", "beta", "launcher", "hello", "paint", "hostile", "scribble",
+    ];
+    for client in clients.map(ctx) {
         assert_eq!(sv(client, 0, abi::iface::PCI, abi::pci::INFO), deny);
         assert_eq!(sv(client, 0, abi::iface::DMA, abi::dma::ALLOC), deny);
         // Only the monitor reads the kernel's statistics.
         assert_eq!(sv(client, 0, abi::iface::STATS, abi::stats::IPC), deny);
+        // Input (interface 0x210: key, button) comes from the input
+        // service alone; no client can forge it.
+        assert_eq!(sv(client, display, 0x210, 1), deny);
+        assert_eq!(sv(client, display, 0x210, 3), deny);
+        // Nobody may send requests to the input service.
+        assert_eq!(sv(client, input, 0x210, 1), deny);
     }
-    for client in ["alpha", "beta", "hello", "paint", "scribble"].map(ctx) {
+    assert_eq!(sv(input, display, 0x210, 1), allow);
+    for client in ["alpha", "beta", "hello", "paint", "hostile", "scribble"].map(ctx) {
         assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::LABEL), deny);
         assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::START), deny);
         assert_eq!(sv(client, 0, abi::iface::TASK, abi::task::STOP), deny);
@@ -101,7 +113,8 @@ fn solution_policy() {
     assert_eq!(sv(clock, 0, abi::iface::STATS, abi::stats::CPU), deny);
     assert_eq!(sv(clock, 0, abi::iface::TIME, abi::time::WALL), allow);
     // Starting programs: the kernel starts the boot programs; the launcher
-    // may start `hello` and `paint`, not `scribble`; nobody else anything.
+    // may start `hello`, `paint` and `hostile`, not `scribble`; nobody else
+    // anything (`hostile` least of all).
     let ex = |src, dst| {
         p.static_verdict(engine::EventKind::Execute, src, dst, 0, 0)
             .map(|d| d.verdict)
@@ -111,6 +124,9 @@ fn solution_policy() {
     assert_eq!(ex(0, display), allow);
     assert_eq!(ex(launcher, ctx("hello")), allow);
     assert_eq!(ex(launcher, ctx("paint")), allow);
+    assert_eq!(ex(launcher, ctx("hostile")), allow);
+    assert_eq!(ex(ctx("hostile"), ctx("hostile")), deny);
+    assert_eq!(ex(ctx("hostile"), ctx("hello")), deny);
     assert_eq!(ex(launcher, ctx("scribble")), deny);
     assert_eq!(ex(launcher, display), deny);
     assert_eq!(ex(ctx("hello"), ctx("paint")), deny);

@@ -75,7 +75,7 @@ impl StepRun<'_> {
             };
             for line in &lines {
                 pending.retain(|re| !re.is_match(line));
-                placed.extend(screen::Placed::from_line(line));
+                screen::Placed::track(&mut placed, line);
                 seq.line(line);
                 // A step due as QEMU exits can no longer act; `unfinished`
                 // reports it.

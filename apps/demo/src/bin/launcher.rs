@@ -44,10 +44,11 @@ const ROW_HEIGHT: i32 = 24;
 
 /// The apps offered, by the program name `Task.start` takes, with a word
 /// on each.
-const APPS: [(&str, &str); 3] = [
+const APPS: [(&str, &str); 4] = [
     ("hello", "a window that echoes keys"),
     ("paint", "draw with the pointer"),
-    ("scribble", "hostile: the policy says no"),
+    ("hostile", "tries to break out; all fails"),
+    ("scribble", "the policy says no"),
 ];
 
 fn row(i: usize) -> Rectangle {
