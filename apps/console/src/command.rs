@@ -16,7 +16,7 @@ pub const BENCH_DEFAULT: u64 = 1000;
 pub const BENCH_MAX: u64 = 20_000;
 
 /// The commands, their arguments and a line on each, as `help` lists them.
-pub const HELP: [(&str, &str); 11] = [
+pub const HELP: [(&str, &str); 10] = [
     ("help", "this list"),
     ("ps", "running domains"),
     ("cpu", "load per CPU"),
@@ -27,8 +27,10 @@ pub const HELP: [(&str, &str); 11] = [
     ("bench [N]", "time N kernel calls, IPCs"),
     ("echo TEXT", "print TEXT"),
     ("clear", "clear the screen"),
-    ("keys", "Left Right Up Down Home End Del"),
 ];
+
+/// The editing keys, as `help` ends its list.
+pub const KEYS_HELP: &str = "keys: Left Right Home End Del; Up Down: history";
 
 /// A parsed command line.
 #[derive(Clone, Debug, PartialEq, Eq)]

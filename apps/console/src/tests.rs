@@ -52,7 +52,11 @@ fn insert_backspace_and_cursor_moves() {
     e.apply(Edit::Delete);
     assert_eq!((e.line(), e.cursor()), ("xs", 0));
     e.apply(Edit::End);
-    assert_eq!(e.apply(Edit::Right), (None, false), "nothing right of the end");
+    assert_eq!(
+        e.apply(Edit::Right),
+        (None, false),
+        "nothing right of the end"
+    );
     assert_eq!(e.apply(Edit::Delete), (None, false));
     assert_eq!(enter(&mut e), "xs");
     assert_eq!((e.line(), e.cursor()), ("", 0));
@@ -235,8 +239,16 @@ fn sizes_and_rates() {
     assert_eq!(report::size(10 * 1024 * 1024 + 512 * 1024), "10.5 MiB");
     assert_eq!(report::busy_pct(100, 100, 1000), 100);
     assert_eq!(report::busy_pct(100, 850, 1000), 25);
-    assert_eq!(report::busy_pct(0, 5000, 1000), 0, "idle beyond the interval");
-    assert_eq!(report::busy_pct(500, 100, 1000), 100, "a counter that went back");
+    assert_eq!(
+        report::busy_pct(0, 5000, 1000),
+        0,
+        "idle beyond the interval"
+    );
+    assert_eq!(
+        report::busy_pct(500, 100, 1000),
+        100,
+        "a counter that went back"
+    );
     assert_eq!(report::busy_pct(0, 0, 0), 0);
     assert_eq!(report::per_s(50, 250_000_000), 200);
     assert_eq!(report::per_s(5, 0), 0);
@@ -248,9 +260,18 @@ fn sizes_and_rates() {
 #[test]
 fn kernel_methods_and_audit_records_in_words() {
     use abi::iface;
-    assert_eq!(report::method_name(iface::TASK, abi::task::LIST), "Task.list");
-    assert_eq!(report::method_name(iface::STATS, abi::stats::CPU), "Stats.cpu");
-    assert_eq!(report::method_name(iface::AUDIT, abi::audit::READ), "Audit.read");
+    assert_eq!(
+        report::method_name(iface::TASK, abi::task::LIST),
+        "Task.list"
+    );
+    assert_eq!(
+        report::method_name(iface::STATS, abi::stats::CPU),
+        "Stats.cpu"
+    );
+    assert_eq!(
+        report::method_name(iface::AUDIT, abi::audit::READ),
+        "Audit.read"
+    );
     assert_eq!(report::method_name(0x200, 3), "iface 0x200 method 3");
     assert_eq!(report::method_name(iface::TASK, 63), "iface 0x2 method 63");
     let r = Record {
@@ -277,5 +298,8 @@ fn kernel_methods_and_audit_records_in_words() {
         rule: 7,
         ..r
     };
-    assert_eq!(report::record(&r), "#12 3.140s allow ctx4->ctx0 execute rule 7");
+    assert_eq!(
+        report::record(&r),
+        "#12 3.140s allow ctx4->ctx0 execute rule 7"
+    );
 }
