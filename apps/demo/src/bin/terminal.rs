@@ -249,11 +249,17 @@ impl Terminal {
     /// from one clock read around the whole loop; medians from a clock
     /// read around each round trip, less the median cost of a clock read.
     fn bench(&mut self, win: &Window, n: u64, out: &mut Output) {
+        if let Err(e) = kernel::try_now_ns() {
+            return complain(out, failure("bench", "Time.now", e));
+        }
         let n = n as usize;
         let mut times: Vec<u64> = Vec::with_capacity(n);
+        for _ in 0..WARM_UP {
+            now();
+        }
         for _ in 0..n {
-            let t0 = kernel::now_ns();
-            times.push(kernel::now_ns() - t0);
+            let t0 = now();
+            times.push(now().saturating_sub(t0));
         }
         let clock = report::median(&mut times);
         say(out, format!("bench: {n} round trips of each"));
@@ -291,27 +297,41 @@ impl Terminal {
     }
 }
 
-/// Times `n` calls of `op` (stopping at its first error): the mean over
-/// one loop and the median of single calls, each less the clock read's
-/// share (`clock`, the median cost of one read). `times` is scratch space.
+/// Untimed calls before each measurement: under QEMU's TCG the first runs
+/// of a code path include translating it.
+const WARM_UP: usize = 16;
+
+/// Times `n` calls of `op` (stopping at its first error), after
+/// [`WARM_UP`] untimed ones: the mean over one loop and the median of
+/// single calls, each less the clock read's share (`clock`, the median
+/// cost of one read). `times` is scratch space.
 fn time(
     n: usize,
     clock: u64,
     times: &mut Vec<u64>,
     mut op: impl FnMut(usize) -> Result<(), Error>,
 ) -> Result<(u64, u64), Error> {
-    let t0 = kernel::now_ns();
+    for i in 0..WARM_UP {
+        op(i)?;
+    }
+    let t0 = now();
     for i in 0..n {
         op(i)?;
     }
-    let mean = (kernel::now_ns() - t0).saturating_sub(clock) / n as u64;
+    let mean = now().saturating_sub(t0).saturating_sub(clock) / n as u64;
     times.clear();
     for i in 0..n {
-        let t = kernel::now_ns();
+        let t = now();
         op(i)?;
-        times.push((kernel::now_ns() - t).saturating_sub(clock));
+        times.push(now().saturating_sub(t).saturating_sub(clock));
     }
     Ok((mean, report::median(times)))
+}
+
+/// The monotonic clock, 0 if the policy denies it (`bench` and `cpu`
+/// check first and report a denial), so no command can panic on it.
+fn now() -> u64 {
+    kernel::try_now_ns().unwrap_or(0)
 }
 
 /// The top of row `i`, in window coordinates.
@@ -372,18 +392,21 @@ fn cpu(out: &mut Output) {
         Ok(s) => s.cpus.clamp(1, MAX_CPUS),
         Err(e) => return complain(out, failure("cpu", "Stats.cpu", e)),
     };
+    if let Err(e) = kernel::try_now_ns() {
+        return complain(out, failure("cpu", "Time.now", e));
+    }
     let sample =
         || -> Result<Vec<kernel::CpuStats>, Error> { (0..cpus).map(kernel::cpu_stats).collect() };
-    let t0 = kernel::now_ns();
+    let t0 = now();
     let before = sample();
     kernel::sleep_ns(CPU_SAMPLE_NS);
-    let t1 = kernel::now_ns();
+    let t1 = now();
     let after = sample();
     let (before, after) = match (before, after) {
         (Ok(b), Ok(a)) => (b, a),
         (Err(e), _) | (_, Err(e)) => return complain(out, failure("cpu", "Stats.cpu", e)),
     };
-    let ns = t1 - t0;
+    let ns = t1.saturating_sub(t0);
     say(
         out,
         format!("cpu: {} CPU(s), load over {} ms", cpus, ns / 1_000_000),
