@@ -38,6 +38,12 @@ pub const ABS_MAX: u32 = 0x7fff;
 /// guest's input service take each report before the next comes.
 pub const DRAG_PACE: Duration = Duration::from_millis(25);
 
+/// The pause between the keys of a scenario step. The keyboard's queue
+/// is as short as the tablet's (32 events, and a key takes four: press
+/// and release, each with its report's end), so a long run of keys sent
+/// at once loses the last ones whenever the input service falls behind.
+pub const KEY_PACE: Duration = Duration::from_millis(25);
+
 /// The key codes (`QKeyCode`) QEMU 10 accepts in `input-send-event`, from
 /// its `query-qmp-schema` (without `unmapped`).
 pub const QCODES: &[&str] = &[

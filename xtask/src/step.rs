@@ -17,7 +17,8 @@
 //!    first step). A step without `after` is due as soon as the previous
 //!    step finished.
 //! 2. Once due, the step acts: screenshot and pixel checks, then the click,
-//!    then the drag, then the keys, in that order.
+//!    then the drag, then the keys ([`KEY_PACE`](crate::qmp::KEY_PACE) apart), in
+//!    that order.
 //! 3. Then it waits until each of its `expect` regexes has matched a line
 //!    read after it acted. The line that matches the last of them finishes
 //!    the step (a step without `expect` finishes as it acts).

@@ -202,6 +202,18 @@ pub fn now_ns() -> u64 {
     }
 }
 
+/// Nanoseconds since boot (monotonic), or the kernel's refusal (only a
+/// policy denial of `Time.now`). Never blocks or yields.
+pub fn try_now_ns() -> Result<u64, Error> {
+    kcall_safe(
+        abi::handles::TIME,
+        abi::iface::TIME,
+        abi::time::NOW,
+        [0; MSG_WORDS],
+    )
+    .map(|reply| reply[0])
+}
+
 /// Blocks the calling thread for at least `ns` nanoseconds. If the kernel
 /// refuses (a policy denial), returns at once.
 pub fn sleep_ns(ns: u64) {

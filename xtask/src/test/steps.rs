@@ -214,7 +214,10 @@ impl StepRun<'_> {
                 qmp.drag(&step.drag, width, height)
                     .with_context(|| format!("drag through {:?} on {width}x{height}", step.drag))?;
             }
-            for key in &step.keys {
+            for (i, key) in step.keys.iter().enumerate() {
+                if i > 0 {
+                    std::thread::sleep(crate::qmp::KEY_PACE);
+                }
                 qmp.send_key(key).with_context(|| format!("key {key:?}"))?;
             }
             Ok(())
