@@ -31,6 +31,7 @@ fn solution_policy() {
         "alpha",
         "beta",
         "launcher",
+        "terminal",
         "hello",
         "paint",
         "hostile",
@@ -42,6 +43,7 @@ fn solution_policy() {
         ("alpha", "display-server"),
         ("beta", "display-server"),
         ("launcher", "display-server"),
+        ("terminal", "display-server"),
         ("hello", "display-server"),
         ("paint", "display-server"),
         ("hostile", "display-server"),
@@ -131,6 +133,19 @@ fn solution_policy() {
     assert_eq!(ex(launcher, display), deny);
     assert_eq!(ex(ctx("hello"), ctx("paint")), deny);
     assert_eq!(ex(monitor, ctx("hello")), deny);
+    // The terminal: domains, statistics, audit; starts `hello` and `paint`
+    // only, and no device.
+    let terminal = ctx("terminal");
+    assert_eq!(sv(terminal, 0, abi::iface::TASK, abi::task::LIST), allow);
+    assert_eq!(sv(terminal, 0, abi::iface::STATS, abi::stats::CPU), allow);
+    assert_eq!(sv(terminal, 0, abi::iface::PCI, abi::pci::INFO), deny);
+    assert_eq!(ex(terminal, ctx("hello")), allow);
+    assert_eq!(ex(terminal, ctx("hostile")), deny);
+    assert_eq!(ex(terminal, display), deny);
+    assert_eq!(
+        sv(ctx("hostile"), 0, abi::iface::TASK, abi::task::LIST),
+        deny
+    );
 }
 
 #[test]
