@@ -120,6 +120,10 @@ pub struct Desktop {
     domains: Vec<String>,
 }
 
+/// The widest window the tiles leave room for at the screen's right edge:
+/// 360 pixels of content and its frame.
+const WIDEST_TILED: i32 = 360 + 2 * BORDER;
+
 /// Text colour readable on `background`: black on light label colours,
 /// white on the others.
 pub fn text_on(background: Rgb888) -> Rgb888 {
@@ -219,16 +223,24 @@ impl Desktop {
     }
 
     /// Where the content of a new window goes. The screen is a grid of
-    /// 400x300 tiles below the panel, filled left to right, then top to
+    /// tiles of 400x300 (a little narrower if the screen's width is not a
+    /// good fit) below the panel, filled left to right, then top to
     /// bottom; a new window takes the first tile no open window starts in,
     /// so the tile of a closed window is used again. When every tile is
     /// taken, windows go round the grid once more, over the others.
     fn place(&mut self) -> Point {
         let columns = (self.size.width / 400).max(1);
         let rows = ((self.size.height.saturating_sub(60)) / 300).max(1);
+        // Tiles are 400 apart, closer if the last column would cut a
+        // window of [`WIDEST_TILED`] pixels (frame included) at the edge.
+        let room = self.size.width as i32 - 40 - WIDEST_TILED;
+        let step = match columns {
+            1 => 400,
+            n => (room / (n as i32 - 1)).min(400),
+        };
         let tile = |n: u32| {
             Point::new(
-                40 + (n % columns) as i32 * 400,
+                40 + (n % columns) as i32 * step,
                 PANEL_HEIGHT + 36 + ((n / columns) % rows) as i32 * 300,
             )
         };

@@ -759,6 +759,17 @@ fn windows_fill_the_tiles_and_a_closed_windows_tile_is_used_again() {
     }
     let later = s.open(33, "later", 200, 150).unwrap();
     assert_eq!(origin(&s, later), tiles[2]);
+
+    // 1600 wide: four columns, drawn a little closer so that a 360-wide
+    // window in the last one keeps its frame on the screen.
+    let mut wide = Screen::new(1600, 900);
+    let ids: Vec<u32> = (0..8)
+        .map(|i| wide.open(10 + i, "app", 360, 220).unwrap())
+        .collect();
+    let xs: Vec<i32> = ids.iter().map(|&id| origin(&wide, id).x).collect();
+    assert_eq!(xs, [40, 438, 836, 1234, 40, 438, 836, 1234]);
+    let (_, outer) = wide.rects(ids[3]);
+    assert!(outer.bottom_right().unwrap().x < 1600);
 }
 
 #[test]
