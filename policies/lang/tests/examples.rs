@@ -84,6 +84,20 @@ fn solution_policy() {
     // The common kernel calls are static, so the verdict cache can hold them.
     assert_eq!(sv(ctx("alpha"), 0, abi::iface::TIME, abi::time::NOW), allow);
     assert_eq!(sv(display, 0, abi::iface::MEMORY, abi::mem::MAP), None);
+    // So are the window requests every app makes (interface 0x200: present
+    // 2, event 3), and the display server's answers to them.
+    for app in [
+        "alpha", "launcher", "terminal", "hello", "paint", "hostile", "clock",
+    ]
+    .map(ctx)
+    {
+        assert_eq!(sv(app, display, 0x200, 2), allow);
+        assert_eq!(sv(app, display, 0x200, 3), allow);
+        let answer = p
+            .static_verdict(engine::EventKind::Response, display, app, 0x200, 3)
+            .map(|d| d.verdict);
+        assert_eq!(answer, allow);
+    }
     // Devices: each driver its own endpoints, no client any.
     assert_eq!(sv(display, 0, abi::iface::PCI, abi::pci::INFO), allow);
     assert_eq!(sv(input, 0, abi::iface::IRQ, abi::irq::WAIT), allow);
