@@ -214,6 +214,11 @@ impl Placed {
         })
     }
 
+    /// The newest open window of `label` among `placed`.
+    pub fn newest<'a>(placed: &'a [Placed], label: &str) -> Option<&'a Placed> {
+        placed.iter().rev().find(|p| p.label == label)
+    }
+
     /// Follows one serial line: a new window joins `placed`, a closed one
     /// (`display-server: window <id> closed`) leaves it.
     pub fn track(placed: &mut Vec<Placed>, line: &str) {
@@ -253,7 +258,7 @@ pub fn check_windows(
                 png.display()
             ));
         };
-        let Some(w) = placed.iter().rev().find(|p| &p.label == label) else {
+        let Some(w) = Placed::newest(placed, label) else {
             fail("none is open (no `display-server: window ... for LABEL at X,Y` line, or its window was closed)".into());
             continue;
         };

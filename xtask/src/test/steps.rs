@@ -196,9 +196,8 @@ impl StepRun<'_> {
                 let (x, y) = match &click.window {
                     None => (click.x, click.y),
                     Some(label) => {
-                        let w = placed.iter().rev().find(|p| &p.label == label).with_context(
-                            || format!("no window of {label} to click in: the display server has placed none"),
-                        )?;
+                        let w = screen::Placed::newest(placed, label)
+                            .with_context(|| format!("no open window of {label} to click in"))?;
                         (w.x + click.x, w.y + click.y)
                     }
                 };
