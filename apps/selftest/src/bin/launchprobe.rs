@@ -111,32 +111,6 @@ fn figures() -> Figures {
     }
 }
 
-/// The figures once free memory is back to `free`, or after
-/// [`GONE_WITHIN_NS`] if it never comes back. A domain leaves the list as
-/// it ends, but its last thread's stack and address space are given back
-/// once the CPU that ran it lets go of it, which may be a moment later on
-/// another CPU; memory that leaked never comes back, and fails the check.
-fn settled(free: u64) -> Figures {
-    let start = kernel::now_ns();
-    let deadline = start + GONE_WITHIN_NS;
-    loop {
-        let f = figures();
-        let now = kernel::now_ns();
-        if f.free == free || now >= deadline {
-            if now > start + 1_000_000 {
-                let m = kernel::kernel_memory().unwrap_or_default();
-                rt::println!(
-                    "launchprobe: memory read again for {} ms: {:?}",
-                    (now - start) / 1_000_000,
-                    m
-                );
-            }
-            return f;
-        }
-        kernel::sleep_ns(5_000_000);
-    }
-}
-
 /// The figures once the other domains have finished starting: on several
 /// CPUs they may still be mapping their first pages when this program
 /// begins, so free memory is read until two reads 50 ms apart agree (for
@@ -256,7 +230,7 @@ fn main() -> i32 {
     );
     c.check("stopping worker-1 is accepted", kernel::stop(w1).is_ok());
     c.check("worker-1 ends", gone(w1));
-    let free_after = settled(free_before.free);
+    let free_after = figures();
     rt::println!(
         "launchprobe: kernel memory before the workers {:?}, after they were stopped {:?}",
         free_before,
@@ -283,7 +257,7 @@ fn main() -> i32 {
             kernel::stop(id).is_ok() && gone(id),
         );
     }
-    let free_last = settled(free_before.free);
+    let free_last = figures();
     rt::println!(
         "launchprobe: kernel memory after the second stop {:?}",
         free_last
